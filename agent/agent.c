@@ -1,0 +1,519 @@
+/* agent.c — one turn of the dialog: understand, then ask for what is
+ * missing, verify, decide by policy, offer, and on "yes" execute (refund.c).
+ *
+ *   idle ──refund──▶ await_order ──id──▶ await_email ──email──▶ verify
+ *   verify ──no match──▶ not_found (same answer for "no such order" and
+ *          "not yours"), back to await_order; max_verify_attempts → person
+ *   verify ──policy──▶ DENY: say why │ ESCALATE: ticket │ APPROVE: offer
+ *   await_confirm ──yes──▶ refund + credit note │ ──no──▶ declined
+ * "talk to a human" escalates from anywhere; an attempt to override the
+ * rules is audited and answered, and moves nothing. */
+#include "agent/agent_int.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/audit.h"
+#include "agent/review.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#define MAX_VARS 16
+
+enum rd_err agent_new(const struct agent_config *cfg, const struct templates *tpl,
+		      const struct orders_store_ops *store, void *store_ctx, struct agent **out)
+{
+	struct agent *a = calloc(1, sizeof *a);
+	if (!a)
+		return RD_ENOMEM;
+	a->cfg = *cfg;
+	a->tpl = tpl;
+	a->store = store;
+	a->store_ctx = store_ctx;
+	*out = a;
+	return RD_OK;
+}
+
+void agent_free(struct agent *a)
+{
+	free(a);
+}
+
+void turn_free(struct turn *t)
+{
+	outbound_free(&t->out);
+}
+
+/* ---- replies ---- */
+
+static enum rd_err vsay(struct tctx *c, enum template_id id, int confirm, va_list ap)
+{
+	const char *vars[2 * MAX_VARS + 1];
+	size_t n = 0;
+	const char *k;
+	while ((k = va_arg(ap, const char *)) && n < 2 * MAX_VARS) {
+		vars[n++] = k;
+		vars[n++] = va_arg(ap, const char *);
+	}
+	vars[n] = NULL;
+	char *text;
+	enum rd_err err = templates_render(c->a->tpl, c->locale, id, vars, &text);
+	if (err) {
+		LOG_E("agent", "render_failed", "template %s (%s): %s", template_name(id), c->locale,
+		      rd_strerror(err));
+		return err;
+	}
+	int idx = c->t->out.n_replies;
+	if ((err = outbound_add(&c->t->out, template_name(id), text)))
+		return err;
+	if (confirm) {
+		struct reply *r = &c->t->out.replies[idx];
+		static const struct { const char *id; enum template_id title; } b[] = {
+			{ "confirm_yes", TPL_button_yes }, { "confirm_no", TPL_button_no } };
+		for (size_t i = 0; i < RD_ARRAY_LEN(b); i++) {
+			char *title;
+			const char *none[] = { NULL };
+			if (templates_render(c->a->tpl, c->locale, b[i].title, none, &title) != RD_OK)
+				continue;
+			model_strlcpy(r->buttons[r->n_buttons].id, b[i].id, sizeof r->buttons[0].id);
+			model_strlcpy(r->buttons[r->n_buttons].title, title, sizeof r->buttons[0].title);
+			r->n_buttons++;
+			free(title);
+		}
+	}
+	return RD_OK;
+}
+
+enum rd_err say(struct tctx *c, enum template_id id, ...)
+{
+	va_list ap;
+	va_start(ap, id);
+	enum rd_err err = vsay(c, id, 0, ap);
+	va_end(ap);
+	return err;
+}
+
+enum rd_err say_confirm(struct tctx *c, enum template_id id, ...)
+{
+	va_list ap;
+	va_start(ap, id);
+	enum rd_err err = vsay(c, id, 1, ap);
+	va_end(ap);
+	return err;
+}
+
+const char *fmt_money(struct tctx *c, int64_t minor, const char *cur, char *buf, size_t n)
+{
+	if (money_format(minor, cur, c->locale, buf, n) == RD_OK)
+		return buf;
+	char dec[40];
+	if (money_decimal(minor, cur, dec, sizeof dec) != RD_OK)
+		snprintf(dec, sizeof dec, "%lld", (long long)minor);
+	snprintf(buf, n, "%s %s", dec, cur);
+	return buf;
+}
+
+const char *rail_label(struct tctx *c, const char *rail)
+{
+	static const struct { const char *rail, *en, *pt, *es; } labels[] = {
+		{ "card", "card", "cartão", "tarjeta" },
+		{ "pix", "Pix", "Pix", "Pix" },
+		{ "usdc", "USDC wallet", "carteira USDC", "billetera USDC" },
+	};
+	for (size_t i = 0; i < RD_ARRAY_LEN(labels); i++)
+		if (strcmp(labels[i].rail, rail) == 0)
+			return strncmp(c->locale, "pt", 2) == 0 ? labels[i].pt
+			     : strncmp(c->locale, "es", 2) == 0 ? labels[i].es
+								 : labels[i].en;
+	return rail;
+}
+
+enum rd_err audit_step(struct tctx *c, const char *kind, json_t *data, char *hash_out)
+{
+	char ikey[MODEL_CHANNEL_LEN + MODEL_ID_LEN + 48];
+	snprintf(ikey, sizeof ikey, "%s:%s:%d:%s", c->in->channel, c->in->message_id, ++c->step, kind);
+	if (!data)
+		return RD_ENOMEM;
+	json_object_set_new(data, "message_id", json_string(c->in->message_id));
+	char *s = json_dumps(data, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(data);
+	if (!s)
+		return RD_ENOMEM;
+	enum rd_err err = audit_append(c->rc, ikey, kind, c->in->conversation_id, s, NULL, hash_out);
+	free(s);
+	return err;
+}
+
+/* ---- understanding → dialog ---- */
+
+static const char *pick_locale(struct tctx *c)
+{
+	const struct agent_config *cfg = &c->a->cfg;
+	const char *lang_locale[][2] = { { "pt", "pt-BR" }, { "es", "es" }, { "en", "en" } };
+	if (c->in->locale[0])
+		return templates_locale(c->a->tpl, c->in->locale, cfg->default_locale);
+	for (size_t i = 0; c->u.lang[0] && i < RD_ARRAY_LEN(lang_locale); i++)
+		if (strcmp(c->u.lang, lang_locale[i][0]) == 0)
+			return templates_locale(c->a->tpl, lang_locale[i][1], cfg->default_locale);
+	if (c->d.locale[0])
+		return templates_locale(c->a->tpl, c->d.locale, cfg->default_locale);
+	return templates_locale(c->a->tpl, cfg->default_locale, cfg->default_locale);
+}
+
+static void clear_request(struct dialog *d)
+{
+	d->order_id[0] = d->email[0] = d->reason[0] = d->amount_cur[0] = '\0';
+	d->offer_key[0] = d->offer_cur[0] = d->request[0] = '\0';
+	d->amount = d->offer_amount = 0;
+}
+
+/* Requested amount in the order's minor units: 0 (= all) when the customer
+ * gave none, or gave it in another currency. */
+static int64_t requested_amount(const struct dialog *d, const struct order *o)
+{
+	if (!d->amount)
+		return 0;
+	if (d->amount_cur[0] && strcmp(d->amount_cur, o->currency) != 0)
+		return 0;
+	if (d->amount_cur[0])
+		return d->amount;
+	/* no currency: the text assumed 2 decimals; rescale to the order's */
+	int exp = money_exponent(o->currency);
+	int64_t v = d->amount;
+	for (; exp > 2; exp--)
+		v *= 10;
+	for (; exp >= 0 && exp < 2; exp++)
+		v /= 10;
+	return v;
+}
+
+static json_t *order_ref(const struct order *o)
+{
+	return json_pack("{s:s, s:I, s:I, s:s, s:s, s:s}", "order_id", o->id, "total",
+			 (json_int_t)o->total, "refunded", (json_int_t)o->refunded, "currency",
+			 o->currency, "rail", o->payment.rail, "provider", o->payment.provider);
+}
+
+/* Verify the order against the customer, decide, and answer. */
+static enum rd_err verify_and_decide(struct tctx *c)
+{
+	struct agent *a = c->a;
+	struct dialog *d = &c->d;
+	struct order o;
+	enum rd_err err = a->store->lookup(a->store_ctx, c->rc, d->order_id, &o);
+	if (err == RD_EUNAVAIL) {
+		d->state = DS_AWAIT_ORDER;
+		return say(c, TPL_store_unavailable, NULL);
+	}
+	if (err && err != RD_ENOTFOUND)
+		return err;
+	int match = !err && order_identity_matches(&o, d->email, c->in->verified_phone);
+	json_t *lk = json_pack("{s:s, s:s, s:s}", "order_id", d->order_id, "result",
+			       match ? "verified" : "no_match", "identity",
+			       c->in->verified_phone[0] ? "phone" : "email");
+	if ((err = audit_step(c, "lookup", lk, NULL)))
+		return err;
+	if (!match) {
+		/* the same answer whether the order does not exist or is not theirs */
+		d->attempts++;
+		d->order_id[0] = d->email[0] = '\0';
+		if (d->attempts >= a->cfg.max_verify_attempts)
+			return escalate(c, "verification_failed", NULL, 0, NULL,
+					"Verify the customer's identity and order number.", TPL_escalated);
+		d->state = DS_AWAIT_ORDER;
+		return say(c, TPL_not_found, NULL);
+	}
+	d->attempts = 0;
+	struct policy_request pr = { requested_amount(d, &o), REASON_NONE, c->now };
+	for (int r = REASON_NONE; r <= REASON_CHANGED_MIND; r++)
+		if (strcmp(reason_name((enum reason)r), d->reason) == 0)
+			pr.reason = (enum reason)r;
+	struct policy_result res;
+	policy_evaluate(a->cfg.policy, &o, &pr, &res);
+	char *pj = policy_result_json(&res, o.currency);
+	json_t *dec = pj ? json_loads(pj, 0, NULL) : NULL;
+	if (dec)
+		json_object_set_new(dec, "order", order_ref(&o));
+	if ((err = audit_step(c, "decision", dec ? dec : json_object(), NULL))) {
+		free(pj);
+		return err;
+	}
+	c->t->ev.decided = 1;
+	c->t->ev.decision = res.decision;
+	char amt[64];
+	switch (res.decision) {
+	case DECISION_DENY:
+		free(pj);
+		d->state = DS_IDLE;
+		err = say_denied(c, &o, &res);
+		clear_request(d);
+		return err;
+	case DECISION_ESCALATE: {
+		const struct rule_result *f = policy_first_failure(&res);
+		static const struct { enum rule_id id; const char *action; } next[] = {
+			{ RULE_EVIDENCE, "Ask for proof of non-delivery (carrier trace) before approving." },
+			{ RULE_REVIEW_AMOUNT, "Check the order and the claim; approve if legitimate." },
+			{ RULE_REVIEW_CHARGEBACKS, "Review the customer's chargeback history first." },
+			{ RULE_AUTO_APPROVE_MAX, "Above the auto-approve ceiling: approve if the claim is plausible." },
+			{ RULE_RISK, "High risk score: verify the customer before approving." },
+		};
+		const char *action = "Review the request.";
+		for (size_t i = 0; f && i < RD_ARRAY_LEN(next); i++)
+			if (next[i].id == f->id)
+				action = next[i].action;
+		err = escalate(c, "policy", &o, res.amount, pj, action, TPL_escalated);
+		free(pj);
+		return err;
+	}
+	case DECISION_APPROVE:
+		break;
+	}
+	free(pj);
+	refund_key(&o, res.amount, d->offer_key);
+	d->offer_amount = res.amount;
+	model_strlcpy(d->offer_cur, o.currency, sizeof d->offer_cur);
+	d->state = DS_AWAIT_CONFIRM;
+	return say_confirm(c, TPL_confirm_refund, "amount",
+			   fmt_money(c, res.amount, o.currency, amt, sizeof amt), "order", o.id,
+			   "rail", rail_label(c, o.payment.rail), NULL);
+}
+
+/* Collect what the customer told us, then ask for what is missing. */
+static enum rd_err refund_flow(struct tctx *c)
+{
+	struct dialog *d = &c->d;
+	const struct understanding *u = &c->u;
+	if (u->order_id[0] && strcmp(u->order_id, d->order_id) != 0) {
+		model_strlcpy(d->order_id, u->order_id, sizeof d->order_id);
+		d->offer_key[0] = '\0';
+	}
+	if (u->email[0])
+		model_strlcpy(d->email, u->email, sizeof d->email);
+	if (u->has_amount) {
+		d->amount = u->amount.minor;
+		model_strlcpy(d->amount_cur, u->amount.cur, sizeof d->amount_cur);
+	}
+	if (u->reason != REASON_NONE)
+		model_strlcpy(d->reason, reason_name(u->reason), sizeof d->reason);
+	if (u->intent == INTENT_REFUND && c->in->text) {
+		char *red = review_redact(c->in->text);
+		if (red) {
+			model_strlcpy(d->request, red, sizeof d->request);
+			free(red);
+		}
+	}
+	if (!d->order_id[0]) {
+		d->state = DS_AWAIT_ORDER;
+		return say(c, TPL_ask_order, NULL);
+	}
+	if (!d->email[0] && !c->in->verified_phone[0]) {
+		d->state = DS_AWAIT_EMAIL;
+		return say(c, TPL_ask_email, "order", d->order_id, NULL);
+	}
+	return verify_and_decide(c);
+}
+
+static enum rd_err status_answer(struct tctx *c)
+{
+	struct dialog *d = &c->d;
+	if (d->last_refund[0]) {
+		redisReply *r = redisCommand(c->rc, "HMGET rd:refund:%s amount currency order_id credit_note",
+					     d->last_refund);
+		if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 4) {
+			if (r)
+				freeReplyObject(r);
+			return RD_EREDIS;
+		}
+		enum rd_err err = RD_OK;
+		if (r->element[0]->type == REDIS_REPLY_STRING && r->element[1]->type == REDIS_REPLY_STRING) {
+			char amt[64];
+			err = say(c, TPL_status_refunded, "amount",
+				  fmt_money(c, strtoll(r->element[0]->str, NULL, 10), r->element[1]->str, amt,
+					    sizeof amt),
+				  "order", r->element[2]->str ? r->element[2]->str : "",
+				  "note", r->element[3]->str ? r->element[3]->str : "", NULL);
+			freeReplyObject(r);
+			return err;
+		}
+		freeReplyObject(r);
+	}
+	if (d->state == DS_ESCALATED)
+		return say(c, TPL_status_escalated, "order", d->order_id[0] ? d->order_id : "-", "ticket",
+			   d->ticket, NULL);
+	return say(c, TPL_status_none, NULL);
+}
+
+static enum rd_err injection_answer(struct tctx *c)
+{
+	c->t->ev.injection = 1;
+	char *red = c->in->text ? review_redact(c->in->text) : NULL;
+	json_t *data = json_pack("{s:s, s:s, s:s}", "intent", intent_name(c->u.intent), "state",
+				 dstate_name(c->d.state), "text", red ? red : "");
+	free(red);
+	enum rd_err err = audit_step(c, "injection_attempt", data, NULL);
+	if (err)
+		return err;
+	LOG_W("agent", "injection_attempt", "conversation %s", c->in->conversation_id);
+	return say(c, TPL_injection, NULL);
+}
+
+static enum rd_err dispatch(struct tctx *c)
+{
+	struct dialog *d = &c->d;
+	const struct understanding *u = &c->u;
+
+	if (c->in->kind == MSG_UNSUPPORTED)
+		return say(c, TPL_unsupported_media, NULL);
+	if (u->injection)
+		return injection_answer(c);
+	if (u->intent == INTENT_HUMAN) {
+		if (d->state == DS_ESCALATED)
+			return say(c, TPL_already_escalated, "ticket", d->ticket, NULL);
+		return escalate(c, "customer_request", NULL, 0, NULL,
+				"The customer asked for a person.", TPL_human_handoff);
+	}
+	if (u->intent == INTENT_STATUS)
+		return status_answer(c);
+
+	if (d->state == DS_AWAIT_CONFIRM) {
+		if (u->intent == INTENT_YES)
+			return refund_execute(c);
+		if (u->intent == INTENT_NO) {
+			clear_request(d);
+			d->state = DS_IDLE;
+			return say(c, TPL_declined, NULL);
+		}
+		if (u->order_id[0] && strcmp(u->order_id, d->order_id) != 0)
+			return refund_flow(c); /* a new request in the middle */
+		char amt[64];
+		return say_confirm(c, TPL_confirm_again, "amount",
+				   fmt_money(c, d->offer_amount, d->offer_cur, amt, sizeof amt), "order",
+				   d->order_id, NULL);
+	}
+	if (d->state == DS_ESCALATED && !u->order_id[0] && u->intent != INTENT_REFUND) {
+		if (u->intent == INTENT_THANKS)
+			return say(c, TPL_thanks, NULL);
+		return say(c, TPL_already_escalated, "ticket", d->ticket, NULL);
+	}
+	int collecting = d->state == DS_AWAIT_ORDER || d->state == DS_AWAIT_EMAIL;
+	if (u->intent == INTENT_REFUND || u->order_id[0] || (collecting && u->email[0]))
+		return refund_flow(c);
+	switch (u->intent) {
+	case INTENT_GREETING:
+		return say(c, TPL_greeting, NULL);
+	case INTENT_THANKS:
+		return say(c, TPL_thanks, NULL);
+	default:
+		break;
+	}
+	if (d->state == DS_AWAIT_ORDER)
+		return say(c, TPL_ask_order, NULL);
+	if (d->state == DS_AWAIT_EMAIL)
+		return say(c, TPL_ask_email, "order", d->order_id, NULL);
+	return say(c, TPL_fallback, NULL);
+}
+
+enum rd_err agent_handle(struct agent *a, redisContext *rc, const struct message *in, struct turn *t)
+{
+	struct tctx c = { .a = a, .rc = rc, .in = in, .t = t, .now = now_ms() / 1000 };
+	memset(t, 0, sizeof *t);
+	model_strlcpy(t->out.channel, in->channel, sizeof t->out.channel);
+	model_strlcpy(t->out.channel_user_id, in->channel_user_id, sizeof t->out.channel_user_id);
+	model_strlcpy(t->out.conversation_id, in->conversation_id, sizeof t->out.conversation_id);
+	model_strlcpy(t->out.in_reply_to, in->message_id, sizeof t->out.in_reply_to);
+	t->out.received_at_ms = in->received_at_ms;
+	if (in->route && !(t->out.route = strdup(in->route)))
+		return RD_ENOMEM;
+
+	enum rd_err err = dialog_load(rc, in->conversation_id, &c.d);
+	if (err)
+		goto out;
+	if (in->kind == MSG_BUTTON) {
+		c.u.intent = strcmp(in->payload, "confirm_yes") == 0  ? INTENT_YES
+			   : strcmp(in->payload, "confirm_no") == 0 ? INTENT_NO
+								     : INTENT_OTHER;
+	} else if (in->text) {
+		nlu_understand(in->text, &c.u);
+	}
+	c.locale = pick_locale(&c);
+	model_strlcpy(c.d.locale, c.locale, sizeof c.d.locale);
+	model_strlcpy(t->out.locale, c.locale, sizeof t->out.locale);
+	LOG_D("agent", "understood", "conversation=%s intent=%s lang=%s state=%s",
+	      in->conversation_id, intent_name(c.u.intent), c.u.lang, dstate_name(c.d.state));
+
+	if ((err = dispatch(&c)))
+		goto out;
+	if (t->out.n_replies == 0)
+		err = say(&c, TPL_fallback, NULL);
+	for (int i = 0; !err && i < t->out.n_replies; i++)
+		err = audit_step(&c, "reply", json_pack("{s:s, s:s}", "template", t->out.replies[i].name,
+						       "locale", c.locale), NULL);
+	if (!err)
+		err = dialog_to_json(&c.d, t->state_json, sizeof t->state_json);
+out:
+	if (err)
+		turn_free(t);
+	return err;
+}
+
+int agent_commit_append(redisContext *rc, const struct message *in, const struct turn *t)
+{
+	const char *cid = in->conversation_id;
+	char ts[24];
+	snprintf(ts, sizeof ts, "%lld", (long long)in->received_at_ms);
+	redisAppendCommand(rc, "HSET rd:conv:{%s} state %s channel %s user %s updated_at %s", cid,
+			   t->state_json, in->channel, in->channel_user_id, ts);
+	redisAppendCommand(rc, "XADD rd:log:{%s} MAXLEN ~ %d * dir in message_id %s kind %s text %s ts %s",
+			   cid, TRANSCRIPT_MAX, in->message_id,
+			   in->kind == MSG_BUTTON ? "button" : "text",
+			   in->kind == MSG_BUTTON ? in->payload : (in->text ? in->text : ""), ts);
+	snprintf(ts, sizeof ts, "%lld", (long long)now_ms());
+	for (int i = 0; i < t->out.n_replies; i++)
+		redisAppendCommand(rc, "XADD rd:log:{%s} MAXLEN ~ %d * dir out template %s text %s ts %s",
+				   cid, TRANSCRIPT_MAX, t->out.replies[i].name, t->out.replies[i].text, ts);
+	return 2 + t->out.n_replies;
+}
+
+json_t *agent_conversation_json(redisContext *rc, const char *cid, enum rd_err *err)
+{
+	*err = RD_OK;
+	redisReply *st = redisCommand(rc, "HMGET rd:conv:{%s} state channel user", cid);
+	redisReply *log = st ? redisCommand(rc, "XRANGE rd:log:{%s} - + COUNT %d", cid, TRANSCRIPT_MAX)
+			     : NULL;
+	json_t *o = NULL;
+	if (!st || !log || st->type != REDIS_REPLY_ARRAY || log->type != REDIS_REPLY_ARRAY) {
+		*err = RD_EREDIS;
+		goto out;
+	}
+	if (st->element[0]->type != REDIS_REPLY_STRING && log->elements == 0)
+		goto out;
+	json_t *state = st->element[0]->type == REDIS_REPLY_STRING
+				? json_loadb(st->element[0]->str, st->element[0]->len, 0, NULL)
+				: NULL;
+	o = json_pack("{s:s, s:o}", "conversation_id", cid, "state", state ? state : json_object());
+	if (st->element[1]->type == REDIS_REPLY_STRING)
+		json_object_set_new(o, "channel", json_string(st->element[1]->str));
+	json_t *tr = json_array();
+	for (size_t i = 0; i < log->elements; i++) {
+		redisReply *e = log->element[i];
+		if (e->elements != 2 || e->element[1]->type != REDIS_REPLY_ARRAY)
+			continue;
+		json_t *item = json_pack("{s:s}", "id", e->element[0]->str);
+		redisReply *kv = e->element[1];
+		for (size_t k = 0; k + 1 < kv->elements; k += 2) {
+			json_t *v = json_stringn(kv->element[k + 1]->str, kv->element[k + 1]->len);
+			if (v)
+				json_object_set_new(item, kv->element[k]->str, v);
+		}
+		json_array_append_new(tr, item);
+	}
+	json_object_set_new(o, "transcript", tr);
+out:
+	if (st)
+		freeReplyObject(st);
+	if (log)
+		freeReplyObject(log);
+	return o;
+}

@@ -1,0 +1,81 @@
+/* agent.h — the agent core: one inbound message in, replies out.
+ *
+ * Knows nothing of HTTP or channels: it sees `struct message` and produces a
+ * `struct outbound` (common/model.h). Understanding is built in (nlu.h);
+ * every decision about money goes through the deterministic policy
+ * (policy.h) and the mandate (mandate.h), and every step is sealed into the
+ * audit chain (audit.h). Runs on worker threads with the worker's own
+ * blocking Redis connection; an agent instance is read-only after agent_new
+ * and shared by all workers.
+ *
+ * At-least-once safe: every effect (audit entry, mandate reservation,
+ * refund, credit note, ticket) is keyed by the inbound message or the
+ * refund request, so replaying a message after a crash repeats nothing. */
+#ifndef RD_AGENT_H
+#define RD_AGENT_H
+
+#include <hiredis.h>
+#include <jansson.h>
+#include "agent/mandate.h"
+#include "agent/orders.h"
+#include "agent/policy.h"
+#include "agent/templates.h"
+#include "common/model.h"
+
+struct agent_config {
+	const struct policy_config *policy;   /* borrowed */
+	const struct mandate_config *mandate; /* borrowed */
+	const char *default_locale;
+	int max_verify_attempts;              /* failed identity checks before a human */
+	const char (*rails_enabled)[32];      /* providers allowed to pay out */
+	size_t n_rails;
+	const char *issuer_name;
+	const char *credit_note_prefix;       /* "NC-" */
+};
+
+struct agent;
+
+/* tpl and store are borrowed and must outlive the agent. */
+enum rd_err agent_new(const struct agent_config *cfg, const struct templates *tpl,
+		      const struct orders_store_ops *store, void *store_ctx,
+		      struct agent **out) RD_WUR;
+void agent_free(struct agent *a);
+
+/* What one turn did, for metrics. */
+struct turn_events {
+	int decided;
+	enum decision decision;
+	int refunded;
+	char rail[16];
+	int64_t refund_minor;
+	char refund_cur[MONEY_CUR_LEN];
+	int credit_note;
+	int escalated;
+	int injection;
+};
+
+/* The result of one turn: replies plus the dialog state to commit. */
+struct turn {
+	struct outbound out;          /* owned: outbound_free */
+	struct turn_events ev;
+	char state_json[2048];        /* dialog state to store (agent-private form) */
+};
+
+/* Handle one inbound message. Effects happen now (idempotently); the
+ * dialog state and transcript are committed by the caller with
+ * agent_commit_append inside its own MULTI, together with the outbox entry
+ * and the inbound ack, so a turn is recorded exactly once. RD_EREDIS or
+ * RD_EUNAVAIL: nothing is lost, retry the message later. */
+enum rd_err agent_handle(struct agent *a, redisContext *rc, const struct message *in,
+			 struct turn *t) RD_WUR;
+void turn_free(struct turn *t);
+
+/* Append (redisAppendCommand) the commands that store the turn's dialog
+ * state and transcript; returns how many were appended. */
+int agent_commit_append(redisContext *rc, const struct message *in, const struct turn *t);
+
+/* {"conversation_id", "state": {...}, "transcript": [{"dir","text","ts","message_id"}…]}
+ * or NULL when the conversation does not exist. *err set on Redis failure. */
+json_t *agent_conversation_json(redisContext *rc, const char *conversation_id, enum rd_err *err);
+
+#endif

@@ -1,0 +1,52 @@
+/* agent_int.h — what agent.c and refund.c share. Private to agent/. */
+#ifndef RD_AGENT_INT_H
+#define RD_AGENT_INT_H
+
+#include <jansson.h>
+#include "agent/agent.h"
+#include "agent/dialog.h"
+#include "agent/nlu.h"
+
+struct agent {
+	struct agent_config cfg;
+	const struct templates *tpl;
+	const struct orders_store_ops *store;
+	void *store_ctx;
+};
+
+/* One turn in progress. */
+struct tctx {
+	struct agent *a;
+	redisContext *rc;
+	const struct message *in;
+	struct turn *t;
+	struct dialog d;
+	struct understanding u;
+	const char *locale;        /* a loaded template locale */
+	int64_t now;               /* seconds */
+	int step;                  /* audit steps so far: part of each idempotency key */
+};
+
+/* Render a template into the turn's replies; vars: key, value, …, NULL. */
+enum rd_err say(struct tctx *c, enum template_id id, ...);
+/* Same, with Yes / No buttons (ids confirm_yes / confirm_no). */
+enum rd_err say_confirm(struct tctx *c, enum template_id id, ...);
+/* Append an audit entry for this turn (steals data); hash_out may be NULL. */
+enum rd_err audit_step(struct tctx *c, const char *kind, json_t *data, char *hash_out) RD_WUR;
+/* Format money for the turn's locale into buf (falls back to "186.00 BRL"). */
+const char *fmt_money(struct tctx *c, int64_t minor, const char *cur, char *buf, size_t n);
+/* Localized label of a payment rail ("Pix", "card"…). */
+const char *rail_label(struct tctx *c, const char *rail);
+
+/* refund.c */
+/* Execute the refund offered in c->d (after the customer said yes). */
+enum rd_err refund_execute(struct tctx *c) RD_WUR;
+/* Open a ticket for a person and tell the customer (tpl: escalated or human_handoff). */
+enum rd_err escalate(struct tctx *c, const char *reason, const struct order *o, int64_t amount,
+		     const char *decision_json, const char *suggested, enum template_id tpl) RD_WUR;
+/* Answer a policy DENY with its reason. */
+enum rd_err say_denied(struct tctx *c, const struct order *o, const struct policy_result *pr);
+/* Offer key of a refund request: "rf_" + 32 hex of SHA-256(order|refunded|amount|cur). */
+void refund_key(const struct order *o, int64_t amount, char out[40]);
+
+#endif

@@ -1,0 +1,153 @@
+/* creditnote.c — credit notes in Redis (creditnote.h): one number per refund,
+ * from a gapless per-prefix sequence.
+ *
+ * The script must name rd:cn:{number} in KEYS, but the number comes from the
+ * sequence. So the caller reads the sequence, proposes number seq + 1, and
+ * the script takes it only if the sequence has not moved (otherwise it
+ * answers with the current value and writes nothing); the refund lookup,
+ * the increment and both writes happen in the same script. No number is
+ * ever skipped or used twice. */
+#include "agent/creditnote.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "agent/rscript.h"
+#include "common/log.h"
+
+#define CN_PREFIX_MAX 12 /* + 19 digits + NUL fits the 32-byte number_out */
+#define CN_NUMBER_MIN_OUT 32
+#define CN_REFUND_ID_MAX 256
+#define CN_RETRIES 64
+
+/* KEYS[1] rd:cn:byrefund  [2] rd:cn:seq:{prefix}  [3] rd:cn:{number}
+ * ARGV[1] refund_id [2] expected seq [3] number [4] order_id [5] amount
+ * [6] currency [7] customer [8] reason [9] issuer [10] issued_at.
+ * Returns {"found", number} | {"retry", current seq} | {"created", number}. */
+static const struct rscript issue_script = {
+	"creditnote_issue",
+	"local got = redis.call('HGET', KEYS[1], ARGV[1])\n"
+	"if got then return {'found', got} end\n"
+	"local seq = tonumber(redis.call('GET', KEYS[2]) or '0')\n"
+	"if seq ~= tonumber(ARGV[2]) then return {'retry', tostring(seq)} end\n"
+	"if redis.call('EXISTS', KEYS[3]) == 1 then\n"
+	"  return redis.error_reply('ERR credit note ' .. ARGV[3] .. ' exists: sequence behind')\n"
+	"end\n"
+	"redis.call('INCR', KEYS[2])\n"
+	"redis.call('HSET', KEYS[3], 'number', ARGV[3], 'refund_id', ARGV[1],\n"
+	"           'order_id', ARGV[4], 'amount', ARGV[5], 'currency', ARGV[6],\n"
+	"           'customer', ARGV[7], 'reason', ARGV[8], 'issuer', ARGV[9],\n"
+	"           'issued_at', ARGV[10])\n"
+	"redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])\n"
+	"return {'created', ARGV[3]}\n",
+};
+
+/* KEYS[1] rd:cn:{number}; ARGV seal. Returns "set", "same", "other"
+ * (sealed before with another hash: kept) or "missing". */
+static const struct rscript seal_script = {
+	"creditnote_seal",
+	"if redis.call('EXISTS', KEYS[1]) == 0 then return 'missing' end\n"
+	"local cur = redis.call('HGET', KEYS[1], 'seal')\n"
+	"if cur == ARGV[1] then return 'same' end\n"
+	"if cur and cur ~= '' then return 'other' end\n"
+	"redis.call('HSET', KEYS[1], 'seal', ARGV[1])\n"
+	"return 'set'\n",
+};
+
+static enum rd_err read_seq(redisContext *rc, const char *key, long long *out)
+{
+	redisReply *r = NULL;
+	enum rd_err e = RD_OK;
+	const char *get[] = { "GET", key };
+
+	if ((e = rscript_cmd(rc, 2, get, &r)) != RD_OK)
+		return e;
+	*out = 0;
+	if (r->type != REDIS_REPLY_NIL && rscript_int(r, out) != RD_OK)
+		e = RD_EREDIS;
+	freeReplyObject(r);
+	return e;
+}
+
+enum rd_err creditnote_issue(redisContext *rc, const struct credit_note_req *req,
+			     char *number_out, size_t n, int *created)
+{
+	char kseq[RSCRIPT_KEY_MAX], kcn[RSCRIPT_KEY_MAX];
+	char number[64], sseq[24], amount[24], issued[24], word[16];
+	redisReply *r = NULL;
+	long long seq;
+	enum rd_err e;
+
+	*created = 0;
+	if (n < CN_NUMBER_MIN_OUT || !req->prefix || !req->prefix[0] || strlen(req->prefix) > CN_PREFIX_MAX ||
+	    !req->refund_id || !req->refund_id[0] || strlen(req->refund_id) > CN_REFUND_ID_MAX ||
+	    req->amount < 0)
+		return RD_EINVAL;
+	if ((e = rscript_key(kseq, sizeof kseq, "rd:cn:seq:%s", req->prefix)) != RD_OK)
+		return e;
+	snprintf(amount, sizeof amount, "%lld", (long long)req->amount);
+	snprintf(issued, sizeof issued, "%lld", (long long)req->issued_at);
+	if ((e = read_seq(rc, kseq, &seq)) != RD_OK)
+		return e;
+
+	for (int attempt = 0; attempt < CN_RETRIES; attempt++) {
+		snprintf(sseq, sizeof sseq, "%lld", seq);
+		snprintf(number, sizeof number, "%s%04lld", req->prefix, seq + 1);
+		if ((e = rscript_key(kcn, sizeof kcn, "rd:cn:%s", number)) != RD_OK)
+			return e;
+		const char *keys[] = { "rd:cn:byrefund", kseq, kcn };
+		const char *args[] = { req->refund_id, sseq, number, req->order_id, amount,
+				       req->currency, req->customer, req->reason, req->issuer,
+				       issued };
+		if ((e = rscript_run(rc, &issue_script, RD_ARRAY_LEN(keys), keys,
+				     RD_ARRAY_LEN(args), args, &r)) != RD_OK)
+			return e;
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+		    rscript_str(r->element[0], word, sizeof word) != RD_OK) {
+			freeReplyObject(r);
+			return RD_EREDIS;
+		}
+		if (strcmp(word, "retry") == 0) {
+			e = rscript_int(r->element[1], &seq) == RD_OK ? RD_OK : RD_EREDIS;
+			freeReplyObject(r);
+			if (e != RD_OK)
+				return e;
+			continue;
+		}
+		e = rscript_str(r->element[1], number_out, n);
+		if (e == RD_EPROTO)
+			e = RD_EREDIS;
+		else if (e == RD_OK)
+			*created = strcmp(word, "created") == 0;
+		freeReplyObject(r);
+		return e;
+	}
+	LOG_W("creditnote", "seq_contention", "gave up after %d attempts", CN_RETRIES);
+	return RD_EUNAVAIL;
+}
+
+enum rd_err creditnote_seal(redisContext *rc, const char *number, const char *seal)
+{
+	char key[RSCRIPT_KEY_MAX], st[16];
+	redisReply *r = NULL;
+	enum rd_err e;
+
+	if (!number || !number[0] || !seal || !seal[0])
+		return RD_EINVAL;
+	if ((e = rscript_key(key, sizeof key, "rd:cn:%s", number)) != RD_OK)
+		return e;
+	const char *keys[] = { key };
+	const char *args[] = { seal };
+	if ((e = rscript_run(rc, &seal_script, 1, keys, 1, args, &r)) != RD_OK)
+		return e;
+	if (rscript_str(r, st, sizeof st) != RD_OK)
+		e = RD_EREDIS;
+	else if (strcmp(st, "missing") == 0)
+		e = RD_ENOTFOUND;
+	else if (strcmp(st, "other") == 0) {
+		LOG_E("creditnote", "reseal_refused", "credit note already sealed with another hash");
+		e = RD_EEXIST;
+	}
+	freeReplyObject(r);
+	return e;
+}

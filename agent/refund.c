@@ -1,0 +1,291 @@
+/* refund.c — executing a confirmed refund and handing work to people.
+ *
+ * The order of effects after "yes", each idempotent so a replay after a
+ * crash repeats nothing:
+ *   re-verify the order → policy again (state may have moved) →
+ *   mandate reserve (Lua, atomic; above a cap → escalate, rail never called) →
+ *   rail refund with the offer's idempotency key →
+ *   mandate commit → order write-back → refund record → credit note →
+ *   audit refund + credit note (the credit note sealed with its entry hash). */
+#include "agent/agent_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/audit.h"
+#include "agent/creditnote.h"
+#include "agent/rails.h"
+#include "agent/review.h"
+#include "common/log.h"
+#include "common/util.h"
+
+void refund_key(const struct order *o, int64_t amount, char out[40])
+{
+	char buf[256], hex[65];
+	int n = snprintf(buf, sizeof buf, "%s|%lld|%lld|%s", o->id, (long long)o->refunded,
+			 (long long)amount, o->currency);
+	sha256_hex(buf, (size_t)n, hex);
+	snprintf(out, 40, "rf_%.32s", hex);
+}
+
+enum rd_err escalate(struct tctx *c, const char *reason, const struct order *o, int64_t amount,
+		     const char *decision_json, const char *suggested, enum template_id tpl)
+{
+	struct dialog *d = &c->d;
+	char ikey[MODEL_ID_LEN + 64], id[32];
+	int created = 0;
+	snprintf(ikey, sizeof ikey, "%s:%s:%d", c->in->channel, c->in->message_id, c->step + 1);
+	struct ticket_req req = {
+		.ikey = ikey,
+		.conversation_id = c->in->conversation_id,
+		.channel = c->in->channel,
+		.channel_user_id = c->in->channel_user_id,
+		.locale = c->locale,
+		.order_id = o ? o->id : "",
+		.amount = amount,
+		.currency = o ? o->currency : "",
+		.reason = reason,
+		.decision_json = decision_json ? decision_json : "{}",
+		.request_text = d->request,
+		.suggested_action = suggested,
+		.created_at = c->now,
+	};
+	enum rd_err err = review_open(c->rc, &req, id, sizeof id, &created);
+	if (err)
+		return err;
+	json_t *data = json_pack("{s:s, s:s, s:s, s:I, s:s}", "ticket", id, "reason", reason,
+				 "order_id", req.order_id, "amount", (json_int_t)amount, "currency",
+				 req.currency);
+	if ((err = audit_step(c, "escalation", data, NULL)))
+		return err;
+	c->t->ev.escalated = 1;
+	d->state = DS_ESCALATED;
+	model_strlcpy(d->ticket, id, sizeof d->ticket);
+	if (tpl == TPL_human_handoff)
+		return say(c, tpl, "ticket", id, NULL);
+	return say(c, tpl, "order", o ? o->id : (d->order_id[0] ? d->order_id : "-"), "ticket", id, NULL);
+}
+
+enum rd_err say_denied(struct tctx *c, const struct order *o, const struct policy_result *pr)
+{
+	const struct rule_result *f = policy_first_failure(pr);
+	char *why = NULL, amt[64], days[16];
+	const char *none[] = { NULL };
+	enum rd_err err;
+	switch (f ? f->id : RULE_ALREADY_REFUNDED) {
+	case RULE_WITHIN_PAID: {
+		const char *v[] = { "amount", fmt_money(c, order_remaining(o), o->currency, amt, sizeof amt), NULL };
+		err = templates_render(c->a->tpl, c->locale, TPL_reason_exceeds_paid, v, &why);
+		break;
+	}
+	case RULE_REFUND_WINDOW: {
+		snprintf(days, sizeof days, "%d", c->a->cfg.policy->refund_window_days);
+		const char *v[] = { "days", days, NULL };
+		err = templates_render(c->a->tpl, c->locale, TPL_reason_window, v, &why);
+		break;
+	}
+	case RULE_NON_REFUNDABLE:
+		err = templates_render(c->a->tpl, c->locale, TPL_reason_non_refundable, none, &why);
+		break;
+	default:
+		err = templates_render(c->a->tpl, c->locale, TPL_reason_already_refunded, none, &why);
+		break;
+	}
+	if (err)
+		return err;
+	err = say(c, TPL_denied, "order", o->id, "reason", why, NULL);
+	free(why);
+	return err;
+}
+
+static int rail_enabled(const struct agent *a, const char *provider)
+{
+	for (size_t i = 0; i < a->cfg.n_rails; i++)
+		if (strcmp(a->cfg.rails_enabled[i], provider) == 0)
+			return 1;
+	return 0;
+}
+
+/* The refund record: our view of a refund, for status questions and review. */
+static enum rd_err record_refund(struct tctx *c, const struct order *o, const char *key,
+				 int64_t amount, const struct rail_refund_res *res, const char *note)
+{
+	char amt[24], ts[24];
+	snprintf(amt, sizeof amt, "%lld", (long long)amount);
+	snprintf(ts, sizeof ts, "%lld", (long long)c->now);
+	const char *argv[] = { "HSET", NULL, "order_id", o->id, "amount", amt, "currency", o->currency,
+			       "rail", o->payment.rail, "provider", o->payment.provider,
+			       "provider_refund_id", res->provider_refund_id, "status",
+			       refund_status_name(res->status), "conversation_id", c->in->conversation_id,
+			       "credit_note", note, "created_at", ts };
+	char k[96];
+	snprintf(k, sizeof k, "rd:refund:%s", key);
+	argv[1] = k;
+	redisReply *r = redisCommandArgv(c->rc, RD_ARRAY_LEN(argv), argv, NULL);
+	enum rd_err err = (r && r->type == REDIS_REPLY_INTEGER) ? RD_OK : RD_EREDIS;
+	if (r)
+		freeReplyObject(r);
+	return err;
+}
+
+/* The rail paid: settle everything around it and tell the customer. */
+static enum rd_err settle(struct tctx *c, const struct order *o, const char *key, int64_t amount,
+			  const struct rail_refund_res *res)
+{
+	struct agent *a = c->a;
+	enum rd_err err = mandate_commit(c->rc, key);
+	if (err)
+		return err;
+	err = a->store->record_refund(a->store_ctx, c->rc, o->id, key, amount);
+	if (err == RD_ELIMIT) /* the store already counts more than was paid: a person must look */
+		LOG_E("agent", "order_overrefund", "order %s refund %s: store refuses the write-back", o->id, key);
+	else if (err)
+		return err;
+	char number[32];
+	int created;
+	struct credit_note_req cn = {
+		.prefix = a->cfg.credit_note_prefix, .issuer = a->cfg.issuer_name, .refund_id = key,
+		.order_id = o->id, .amount = amount, .currency = o->currency,
+		.customer = o->customer.name, .reason = c->d.reason, .issued_at = c->now,
+	};
+	if ((err = creditnote_issue(c->rc, &cn, number, sizeof number, &created)))
+		return err;
+	if ((err = record_refund(c, o, key, amount, res, number)))
+		return err;
+	char refund_hash[65], cn_hash[65];
+	json_t *rf = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "refund_id", key,
+			       "provider_refund_id", res->provider_refund_id, "order_id", o->id,
+			       "rail", o->payment.rail, "provider", o->payment.provider, "amount",
+			       (json_int_t)amount, "currency", o->currency, "payment_id", o->payment.id);
+	if ((err = audit_step(c, "refund", rf, refund_hash)))
+		return err;
+	json_t *cj = json_pack("{s:s, s:s, s:I, s:s, s:s}", "number", number, "refund_id", key,
+			       "amount", (json_int_t)amount, "currency", o->currency, "refund_entry",
+			       refund_hash);
+	if ((err = audit_step(c, "credit_note", cj, cn_hash)))
+		return err;
+	if ((err = creditnote_seal(c->rc, number, cn_hash)))
+		return err;
+
+	c->t->ev.refunded = 1;
+	c->t->ev.credit_note = 1;
+	c->t->ev.refund_minor = amount;
+	model_strlcpy(c->t->ev.rail, o->payment.rail, sizeof c->t->ev.rail);
+	model_strlcpy(c->t->ev.refund_cur, o->currency, sizeof c->t->ev.refund_cur);
+	model_strlcpy(c->d.last_refund, key, sizeof c->d.last_refund);
+	c->d.state = DS_IDLE;
+	char amt[64];
+	fmt_money(c, amount, o->currency, amt, sizeof amt);
+	const char *rid = res->provider_refund_id[0] ? res->provider_refund_id : key;
+	if ((err = say(c, TPL_refunded, "amount", amt, "order", o->id, "rail",
+		       rail_label(c, o->payment.rail), "refund_id", rid, NULL)))
+		return err;
+	err = say(c, TPL_credit_note, "number", number, "amount", amt, "order", o->id, NULL);
+	memset(c->d.order_id, 0, sizeof c->d.order_id);
+	c->d.offer_key[0] = c->d.request[0] = c->d.reason[0] = '\0';
+	c->d.amount = c->d.offer_amount = 0;
+	return err;
+}
+
+enum rd_err refund_execute(struct tctx *c)
+{
+	struct agent *a = c->a;
+	struct dialog *d = &c->d;
+	char key[80];
+	struct order o;
+	model_strlcpy(key, d->offer_key, sizeof key);
+
+	enum rd_err err = a->store->lookup(a->store_ctx, c->rc, d->order_id, &o);
+	if (err == RD_EUNAVAIL)
+		return say(c, TPL_store_unavailable, NULL);
+	if (err && err != RD_ENOTFOUND)
+		return err;
+	if (err || !order_identity_matches(&o, d->email, c->in->verified_phone)) {
+		d->state = DS_AWAIT_ORDER;
+		d->order_id[0] = d->email[0] = '\0';
+		return say(c, TPL_not_found, NULL);
+	}
+	/* a replay of a refund that already went through: settle again (idempotent) */
+	struct rail_refund_res res = { .status = REFUND_PENDING };
+	const struct rail_ops *rail = rail_find(o.payment.provider);
+	redisReply *done = redisCommand(c->rc, "HMGET rd:refund:%s status provider_refund_id", key);
+	if (!done || done->type != REDIS_REPLY_ARRAY) {
+		if (done)
+			freeReplyObject(done);
+		return RD_EREDIS;
+	}
+	int replay = done->element[0]->type == REDIS_REPLY_STRING &&
+		     strcmp(done->element[0]->str, "succeeded") == 0;
+	if (replay && done->element[1]->type == REDIS_REPLY_STRING) {
+		res.status = REFUND_SUCCEEDED;
+		model_strlcpy(res.provider_refund_id, done->element[1]->str, sizeof res.provider_refund_id);
+	}
+	freeReplyObject(done);
+	if (replay)
+		return settle(c, &o, key, d->offer_amount, &res);
+
+	struct policy_request pr = { d->offer_amount, REASON_NONE, c->now };
+	for (int r = REASON_NONE; r <= REASON_CHANGED_MIND; r++)
+		if (strcmp(reason_name((enum reason)r), d->reason) == 0)
+			pr.reason = (enum reason)r;
+	struct policy_result pres;
+	policy_evaluate(a->cfg.policy, &o, &pr, &pres);
+	if (pres.decision == DECISION_DENY) {
+		d->state = DS_IDLE;
+		err = say_denied(c, &o, &pres);
+		return err;
+	}
+	if (pres.decision == DECISION_ESCALATE) {
+		char *pj = policy_result_json(&pres, o.currency);
+		err = escalate(c, "policy", &o, pres.amount, pj, "Review the request.", TPL_escalated);
+		free(pj);
+		return err;
+	}
+	if (!rail || !rail_enabled(a, o.payment.provider))
+		return escalate(c, "rail_unavailable", &o, d->offer_amount, NULL,
+				"No enabled rail can refund this payment: refund it by hand.", TPL_escalated);
+
+	/* the mandate, outside any reasoning: no reservation, no rail call */
+	struct money m = { .minor = d->offer_amount };
+	model_strlcpy(m.cur, o.currency, sizeof m.cur);
+	enum mandate_outcome mo;
+	if ((err = mandate_reserve(c->rc, a->cfg.mandate, key, &m, c->now, &mo)))
+		return err;
+	json_t *mj = json_pack("{s:s, s:s, s:I, s:s}", "reservation", key, "outcome",
+			       mandate_outcome_name(mo), "amount", (json_int_t)m.minor, "currency", m.cur);
+	if ((err = audit_step(c, "mandate", mj, NULL)))
+		return err;
+	if (mo != MANDATE_RESERVED && mo != MANDATE_SPENT) {
+		char reason[48];
+		snprintf(reason, sizeof reason, "mandate_%s", mandate_outcome_name(mo));
+		return escalate(c, reason, &o, m.minor, NULL,
+				"Outside the agent's spend mandate: a person must approve and refund.",
+				TPL_escalated);
+	}
+
+	struct rail_refund_req rq = {
+		.payment_id = o.payment.id, .payment_rail = o.payment.rail, .payment_total = o.total,
+		.amount = m.minor, .currency = o.currency, .reason = d->reason,
+		.idempotency_key = key, .order_id = o.id, .conversation_id = c->in->conversation_id,
+	};
+	err = rail->refund(NULL, c->rc, &rq, &res);
+	if (err) /* outcome unknown: keep the reservation, retry the message with the same key */
+		return err == RD_ETIMEOUT ? RD_EUNAVAIL : err;
+	if (res.status == REFUND_FAILED) {
+		if ((err = mandate_release(c->rc, key)))
+			return err;
+		json_t *fj = json_pack("{s:s, s:s, s:s}", "refund_id", key, "order_id", o.id, "failure",
+				       res.failure);
+		if ((err = audit_step(c, "refund_failed", fj, NULL)))
+			return err;
+		return escalate(c, "rail_failed", &o, m.minor, NULL,
+				"The rail refused the refund: check the payment and refund by hand.",
+				TPL_escalated);
+	}
+	if (res.status == REFUND_PENDING)
+		return escalate(c, "rail_pending", &o, m.minor, NULL,
+				"The rail accepted the refund but has not settled it: follow up.",
+				TPL_escalated);
+	return settle(c, &o, key, m.minor, &res);
+}

@@ -1,0 +1,147 @@
+#include "agent/rscript.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mbedtls/sha1.h>
+
+#include "common/log.h"
+
+/* SHA-1 of src as 40 lower-case hex chars + NUL: the name EVALSHA expects. */
+static void script_sha(const char *src, char out[41])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char d[20];
+	mbedtls_sha1_ret((const unsigned char *)src, strlen(src), d);
+	for (size_t i = 0; i < sizeof d; i++) {
+		out[2 * i] = hex[d[i] >> 4];
+		out[2 * i + 1] = hex[d[i] & 15];
+	}
+	out[40] = '\0';
+}
+
+/* Send argv, check the reply. NOSCRIPT is reported as RD_ENOTFOUND without a
+ * log line so the caller can fall back to EVAL. */
+static enum rd_err send_argv(redisContext *rc, const char *what, int argc,
+			     const char **argv, const size_t *lens, redisReply **out)
+{
+	redisReply *r = redisCommandArgv(rc, argc, argv, lens);
+	*out = NULL;
+	if (!r) {
+		LOG_E("redis", "no_reply", "%s: %s", what, rc->err ? rc->errstr : "no reply");
+		return RD_EREDIS;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		enum rd_err err = RD_EREDIS;
+		if (r->str && strncmp(r->str, "NOSCRIPT", 8) == 0)
+			err = RD_ENOTFOUND;
+		else
+			LOG_E("redis", "error_reply", "%s: %s", what, r->str ? r->str : "");
+		freeReplyObject(r);
+		return err;
+	}
+	*out = r;
+	return RD_OK;
+}
+
+enum rd_err rscript_run(redisContext *rc, const struct rscript *s, size_t nkeys,
+			const char *const *keys, size_t nargs, const char *const *args,
+			redisReply **out)
+{
+	const char *argv[3 + RSCRIPT_MAX_ARGS];
+	size_t lens[3 + RSCRIPT_MAX_ARGS];
+	char sha[41], nk[24];
+	enum rd_err err;
+
+	*out = NULL;
+	if (nkeys + nargs > RSCRIPT_MAX_ARGS)
+		return RD_EINVAL;
+	script_sha(s->src, sha);
+	snprintf(nk, sizeof nk, "%zu", nkeys);
+	argv[0] = "EVALSHA";
+	argv[1] = sha;
+	argv[2] = nk;
+	for (size_t i = 0; i < nkeys; i++)
+		argv[3 + i] = keys[i] ? keys[i] : "";
+	for (size_t i = 0; i < nargs; i++)
+		argv[3 + nkeys + i] = args[i] ? args[i] : "";
+	for (size_t i = 0; i < 3 + nkeys + nargs; i++)
+		lens[i] = strlen(argv[i]);
+
+	err = send_argv(rc, s->name, (int)(3 + nkeys + nargs), argv, lens, out);
+	if (err != RD_ENOTFOUND)
+		return err;
+	/* NOSCRIPT: the server does not know it yet (first call, restart,
+	 * SCRIPT FLUSH). EVAL runs it and caches it for the next EVALSHA. */
+	argv[0] = "EVAL";
+	argv[1] = s->src;
+	lens[0] = 4;
+	lens[1] = strlen(s->src);
+	err = send_argv(rc, s->name, (int)(3 + nkeys + nargs), argv, lens, out);
+	return err == RD_ENOTFOUND ? RD_EREDIS : err;
+}
+
+enum rd_err rscript_cmd(redisContext *rc, size_t argc, const char *const *argv,
+			redisReply **out)
+{
+	size_t lens[RSCRIPT_MAX_ARGS];
+	enum rd_err err;
+
+	*out = NULL;
+	if (argc == 0 || argc > RSCRIPT_MAX_ARGS)
+		return RD_EINVAL;
+	for (size_t i = 0; i < argc; i++)
+		lens[i] = strlen(argv[i]);
+	err = send_argv(rc, argv[0], (int)argc, (const char **)argv, lens, out);
+	return err == RD_ENOTFOUND ? RD_EREDIS : err;
+}
+
+enum rd_err rscript_key(char *buf, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+	int len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(buf, n, fmt, ap);
+	va_end(ap);
+	if (len < 0 || (size_t)len >= n)
+		return RD_EINVAL;
+	return RD_OK;
+}
+
+enum rd_err rscript_int(const redisReply *r, long long *out)
+{
+	char tmp[32], *end;
+	long long v;
+
+	if (r->type == REDIS_REPLY_INTEGER) {
+		*out = r->integer;
+		return RD_OK;
+	}
+	if (r->type != REDIS_REPLY_STRING || r->len == 0 || r->len >= sizeof tmp)
+		return RD_EPROTO;
+	memcpy(tmp, r->str, r->len);
+	tmp[r->len] = '\0';
+	errno = 0;
+	v = strtoll(tmp, &end, 10);
+	if (errno || *end || end == tmp)
+		return RD_EPROTO;
+	*out = v;
+	return RD_OK;
+}
+
+enum rd_err rscript_str(const redisReply *r, char *buf, size_t n)
+{
+	if (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_STATUS)
+		return RD_EPROTO;
+	if (memchr(r->str, '\0', r->len))
+		return RD_EPROTO;
+	if (r->len >= n)
+		return RD_ELIMIT;
+	memcpy(buf, r->str, r->len);
+	buf[r->len] = '\0';
+	return RD_OK;
+}

@@ -1,0 +1,54 @@
+/* rscript.h — run a Lua script (or a plain command) on a blocking hiredis
+ * context, with the reply checks every caller needs.
+ *
+ * A script is sent as EVALSHA with the SHA-1 of its source, computed here on
+ * each call (no shared mutable state between worker threads); on NOSCRIPT it
+ * is sent once more as EVAL, which also loads it into the server's cache.
+ * Keys always travel in KEYS, values in ARGV, both through redisCommandArgv
+ * (binary-safe: spaces, '%' or quotes in user text are plain bytes). */
+#ifndef RD_RSCRIPT_H
+#define RD_RSCRIPT_H
+
+#include <stddef.h>
+#include <hiredis.h>
+#include "common/rd.h"
+
+/* Longest key built by redress modules; longer ids are refused (RD_EINVAL). */
+#define RSCRIPT_KEY_MAX 512
+/* Lua numbers are doubles: integers above 2^53 - 1 are not exact there, so
+ * amounts and caps sent to a script must not exceed this. */
+#define RSCRIPT_INT_MAX 9007199254740991LL
+/* Most KEYS + ARGV one script call takes. */
+#define RSCRIPT_MAX_ARGS 48
+
+struct rscript {
+	const char *name; /* for logs: "mandate_reserve" */
+	const char *src;  /* Lua source, static */
+};
+
+/* Run s with KEYS keys[0..nkeys) and ARGV args[0..nargs) (NUL-terminated
+ * strings, borrowed; NULL is sent as ""). RD_OK: *out holds the script's
+ * reply, never an error reply (caller frees with freeReplyObject).
+ * RD_EREDIS: no reply (connection error, rc->err set) or an error reply
+ * (logged); *out is NULL. RD_EINVAL: too many arguments. */
+enum rd_err rscript_run(redisContext *rc, const struct rscript *s, size_t nkeys,
+			const char *const *keys, size_t nargs, const char *const *args,
+			redisReply **out) RD_WUR;
+
+/* One plain command from argv[0..argc) (borrowed, NUL-terminated). RD_OK
+ * with *out (caller frees; never an error reply), RD_EREDIS otherwise (logged). */
+enum rd_err rscript_cmd(redisContext *rc, size_t argc, const char *const *argv,
+			redisReply **out) RD_WUR;
+
+/* snprintf into buf[n] for a key; RD_EINVAL when it does not fit. */
+enum rd_err rscript_key(char *buf, size_t n, const char *fmt, ...) RD_WUR RD_PRINTF(3, 4);
+
+/* Integer value of r: an INTEGER reply, or a STRING holding a base-10
+ * integer. RD_EPROTO otherwise (NIL included). */
+enum rd_err rscript_int(const redisReply *r, long long *out) RD_WUR;
+
+/* Copy a STRING/STATUS reply's bytes to buf[n] as a C string. RD_EPROTO if r
+ * is not a string or holds a NUL, RD_ELIMIT if it does not fit. */
+enum rd_err rscript_str(const redisReply *r, char *buf, size_t n) RD_WUR;
+
+#endif

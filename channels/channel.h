@@ -1,0 +1,51 @@
+/* channel.h — the seam between the gateway and each channel (Janus
+ * janus_transport style): a const table of operations per channel type,
+ * per-instance state behind void *ctx. A channel turns its platform's wire
+ * format into `struct message` (common/model.h) and `struct outbound` back
+ * out; it never calls into agent/, and the agent never includes this. */
+#ifndef RD_CHANNEL_H
+#define RD_CHANNEL_H
+
+#include <stddef.h>
+#include <hiredis.h>
+#include "common/model.h"
+#include "common/rd.h"
+#include "gateway/config.h"
+#include "gateway/http.h"
+
+/* What a sender thread lends a channel's send(). */
+struct send_env {
+	redisContext *rc;   /* the sender thread's Redis connection (borrowed) */
+};
+
+struct channel_ops {
+	const char *name;   /* "test", "whatsapp", … — matches message.channel */
+	/* 1 when [section] enabled; a disabled channel is neither routed nor sent to. */
+	int (*enabled)(const struct config *cfg);
+	/* Build the instance from config (borrowed for the process lifetime). */
+	enum rd_err (*init)(const struct config *cfg, void **ctx);
+	void (*destroy)(void *ctx);
+	/* Write up to max routes (each with .ctx = the instance); return how many. */
+	size_t (*routes)(void *ctx, struct http_route *out, size_t max);
+	/* Deliver one outbox entry on the channel. Runs on a sender thread and
+	 * may block (libcurl). RD_OK: delivered; RD_EUNAVAIL: retry later with
+	 * backoff (the entry stays pending); any other error: final, logged. */
+	enum rd_err (*send)(void *ctx, const struct send_env *env, const struct outbound *ob);
+};
+
+extern const struct channel_ops testchan_ops;
+/* 1 when ex carries "Authorization: Bearer <[test_channel] api_key>"
+ * (constant-time compare); the QA read routes use it too. */
+int testchan_authorized(const struct config *cfg, struct http_exchange *ex);
+
+/* Every channel type, NULL-terminated (registry.c). */
+extern const struct channel_ops *const channel_registry[];
+
+/* The enabled instance for a channel name, or NULL (after channels_init). */
+const struct channel_ops *channel_find(const char *name, void **ctx);
+enum rd_err channels_init(const struct config *cfg, char *err, size_t errlen) RD_WUR;
+/* Routes of every enabled channel into out; returns the count. */
+size_t channels_routes(struct http_route *out, size_t max);
+void channels_destroy(void);
+
+#endif

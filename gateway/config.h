@@ -1,0 +1,86 @@
+/* config.h — config.ini, loaded with inih through one table of
+ * {section, key, type, field, default} (config.c), then overridden by
+ * environment variables REDRESS_<SECTION>_<KEY> (upper-case, '.' → '_':
+ * REDRESS_RAILS_STRIPE_SECRET_KEY). An unknown section or key, or a bad
+ * value, stops start-up with "config.ini:12: [policy] daily_cap: reason". */
+#ifndef RD_CONFIG_H
+#define RD_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include "agent/mandate.h"
+#include "agent/policy.h"
+#include "common/log.h"
+#include "common/money.h"
+#include "common/rd.h"
+
+#define CONFIG_MAX_LIST 16
+
+struct config {
+	char path[512];                       /* the file it was loaded from */
+	struct {
+		char listen[128];                 /* "127.0.0.1:8080" or "[::1]:8080" */
+		int workers;                      /* agent worker threads (2) */
+		int senders;                      /* outbox sender threads (1) */
+		int claim_idle_ms;                /* reclaim pending entries idle this long (30000) */
+		int drain_timeout_ms;             /* SIGTERM: max wait for in-flight work (10000) */
+		size_t max_body_bytes;            /* request body cap, bytes (3 MiB) */
+		enum log_level log_level;         /* debug | info | warn | error (info) */
+	} gateway;
+	struct {
+		char url[256];                    /* redis://127.0.0.1:6379/0, unix:///path/redis.sock?db=0 */
+		int timeout_ms;                   /* connect and command timeout (2000) */
+	} redis;
+	struct {
+		int enabled;                      /* (true) */
+		char api_key[256];                /* bearer key; required when enabled */
+		int reply_timeout_ms;             /* how long POST /v1/test/messages waits (5000) */
+	} test_channel;
+	struct {
+		char default_locale[16];          /* (en) */
+		char locales[CONFIG_MAX_LIST][16];/* (en, pt-BR, es) */
+		size_t n_locales;
+		int max_verify_attempts;          /* failed order/identity checks before a human (3) */
+	} agent;
+	struct policy_config policy;
+	struct mandate_config mandate;
+	struct {
+		char enabled[CONFIG_MAX_LIST][32];/* providers that may execute refunds (sandbox) */
+		size_t n_enabled;
+	} rails;
+	struct {
+		char dir[256];                    /* (templates) */
+	} templates;
+	struct {
+		char name[128];                   /* (Demo Shop) */
+		char tax_id[64];                  /* ("") */
+		char address[256];                /* ("") */
+		char credit_note_prefix[16];      /* (NC-) */
+	} issuer;
+	struct {
+		char store[16];                   /* redis (the only one yet) */
+	} orders;
+};
+
+/* Fill every field with its documented default. */
+void config_defaults(struct config *cfg);
+
+/* Defaults, then the file, then REDRESS_* environment overrides, then
+ * cross-checks (default_locale in locales, api_key set when the test channel
+ * is enabled…). A missing file is an error. On error returns RD_ECONFIG with
+ * the first error in err (cfg is then partly loaded; do not use it):
+ *   "path:line: [section] key: reason"     a bad or unknown key, a key set twice
+ *   "path:line: [section]: unknown section", "path:line: syntax error"
+ *   "path: cannot open: No such file or directory"
+ *   "env REDRESS_X: [section] key: reason"  a bad environment value
+ * A cross-check error is prefixed by where the value came from: its line,
+ * "env REDRESS_X:", or "path:" when it is the default. */
+enum rd_err config_load(const char *path, struct config *cfg, char *err, size_t errlen) RD_WUR;
+
+/* Print the effective configuration to f as INI, every section and key in
+ * table order, each under a comment with its doc and default. Secrets
+ * (api_key, any key named *key*, *secret*, *token*) show as "(set)" or
+ * "(empty)", and a password in a URL as "(set)". Borrows both. */
+void config_dump(const struct config *cfg, FILE *f);
+
+#endif

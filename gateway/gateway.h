@@ -1,0 +1,30 @@
+/* gateway.h — process-wide state shared by the gateway's threads:
+ * the service loop (lws), the store thread (io.c), the bus subscriber
+ * (bus.c), agent workers (worker.c) and outbox senders (sender.c). */
+#ifndef RD_GATEWAY_H
+#define RD_GATEWAY_H
+
+#include <stdatomic.h>
+#include "gateway/config.h"
+#include "gateway/rconn.h"
+
+/* Redis keys and groups of the pipeline (DESIGN.md "Pipeline"). */
+#define KEY_INBOUND "rd:inbound"
+#define KEY_OUTBOX "rd:outbox"
+#define KEY_PUSH_CHANNEL "rd:push"
+#define GROUP_AGENTS "agents"
+#define GROUP_SENDERS "senders"
+#define DEDUPE_TTL_S (7 * 86400) /* Meta retries for days */
+
+struct gateway {
+	const struct config *cfg;     /* borrowed, lives as long as the process */
+	struct redis_target redis;
+	char instance[96];            /* "host-pid": consumer-name prefix */
+	atomic_int redis_ok;          /* 1 while the store thread's Redis answers */
+	atomic_int stopping;          /* set by SIGTERM: drain and stop */
+	void (*wakeup)(void);         /* wake the service loop from any thread */
+};
+
+extern struct gateway gw;
+
+#endif

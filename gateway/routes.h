@@ -1,0 +1,14 @@
+/* routes.h — the gateway's own HTTP routes: GET /healthz (liveness),
+ * GET /readyz (200 only while Redis answers), GET /metrics (Prometheus
+ * text), GET /v1/conversations/{id} (QA: transcript and dialog state, with
+ * the test channel's bearer key). */
+#ifndef RD_ROUTES_H
+#define RD_ROUTES_H
+
+#include <stddef.h>
+#include "gateway/http.h"
+
+/* Write the gateway routes into out; returns how many. */
+size_t routes_gateway(struct http_route *out, size_t max);
+
+#endif

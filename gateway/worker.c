@@ -1,0 +1,323 @@
+#include "gateway/worker.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/agent.h"
+#include "channels/channel.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "gateway/gateway.h"
+#include "gateway/metrics.h"
+
+#define READ_COUNT 16
+#define BLOCK_MS 500
+#define LOCK_TTL_MS 30000
+#define DONE_TTL_S (7 * 86400)
+#define MAX_THREADS 96
+
+struct thread_ctx {
+	pthread_t tid;
+	int is_sender;
+	int index;
+	char consumer[128];
+	redisContext *rc;
+	int64_t next_claim;
+};
+
+static struct thread_ctx threads[MAX_THREADS];
+static int n_threads;
+static atomic_int running, busy;
+static struct agent *the_agent;
+
+/* A conversation is handled by one worker at a time, so its messages keep
+ * their order and its dialog state is never written by two turns at once. */
+static const char unlock_lua[] =
+	"if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+
+static int lock_conversation(struct thread_ctx *t, const char *cid)
+{
+	for (int tries = 0; atomic_load(&running) || tries == 0; tries++) {
+		redisReply *r = redisCommand(t->rc, "SET rd:lock:{%s} %s NX PX %d", cid, t->consumer,
+					     LOCK_TTL_MS);
+		if (!r)
+			return -1;
+		int ok = r->type == REDIS_REPLY_STATUS;
+		freeReplyObject(r);
+		if (ok)
+			return 0;
+		usleep(tries < 50 ? 2000 : 20000);
+		if (tries > 1500)
+			return -1;
+	}
+	return -1;
+}
+
+static void unlock_conversation(struct thread_ctx *t, const char *cid)
+{
+	redisReply *r = redisCommand(t->rc, "EVAL %s 1 rd:lock:{%s} %s", unlock_lua, cid, t->consumer);
+	if (r)
+		freeReplyObject(r);
+}
+
+static void ensure_group(redisContext *rc, const char *stream, const char *group)
+{
+	/* from "0": entries appended before the group existed are not skipped */
+	redisReply *r = redisCommand(rc, "XGROUP CREATE %s %s 0 MKSTREAM", stream, group);
+	if (r)
+		freeReplyObject(r); /* BUSYGROUP is fine */
+}
+
+static int ack(struct thread_ctx *t, const char *stream, const char *group, const char *id)
+{
+	redisReply *r = redisCommand(t->rc, "XACK %s %s %s", stream, group, id);
+	int ok = r && r->type == REDIS_REPLY_INTEGER;
+	if (r)
+		freeReplyObject(r);
+	return ok ? 0 : -1;
+}
+
+/* Count a turn's events. */
+static void count(const struct turn *turn)
+{
+	const struct turn_events *ev = &turn->ev;
+	if (ev->decided)
+		metrics_decision(decision_name(ev->decision));
+	if (ev->refunded)
+		metrics_refund(ev->rail, ev->refund_cur, ev->refund_minor);
+	if (ev->credit_note)
+		metrics_credit_note();
+	if (ev->escalated)
+		metrics_escalation();
+}
+
+/* One inbound entry. Returns 0 when done with it (acked), -1 to leave it
+ * pending (Redis trouble: it is retried after claim_idle_ms). */
+static int handle_inbound(struct thread_ctx *t, const char *id, const char *json, size_t len)
+{
+	struct message m;
+	if (message_from_json(json, len, &m) != RD_OK) {
+		LOG_E("worker", "bad_entry", "inbound %s is not a message: dropped", id);
+		metrics_error("parse");
+		return ack(t, KEY_INBOUND, GROUP_AGENTS, id);
+	}
+	int rc = -1;
+	char done_key[MODEL_CHANNEL_LEN + MODEL_ID_LEN + 16];
+	snprintf(done_key, sizeof done_key, "rd:done:%s:%s", m.channel, m.message_id);
+	if (lock_conversation(t, m.conversation_id) < 0)
+		goto out;
+	redisReply *r = redisCommand(t->rc, "EXISTS %s", done_key);
+	if (!r)
+		goto unlock;
+	long long seen = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+	freeReplyObject(r);
+	if (seen) { /* a replay of a turn that was committed: nothing to do */
+		rc = ack(t, KEY_INBOUND, GROUP_AGENTS, id);
+		goto unlock;
+	}
+
+	struct turn turn;
+	enum rd_err err = agent_handle(the_agent, t->rc, &m, &turn);
+	if (err) {
+		LOG_W("worker", "turn_failed", "message %s: %s (will retry)", id, rd_strerror(err));
+		metrics_error("agent");
+		goto unlock;
+	}
+	char *out = outbound_to_json(&turn.out);
+	if (!out) {
+		turn_free(&turn);
+		goto unlock;
+	}
+	/* the turn is recorded once: state, transcript, outbox, done, ack */
+	redisAppendCommand(t->rc, "MULTI");
+	int n = agent_commit_append(t->rc, &m, &turn);
+	redisAppendCommand(t->rc, "XADD %s * o %s", KEY_OUTBOX, out);
+	redisAppendCommand(t->rc, "SET %s 1 EX %d", done_key, DONE_TTL_S);
+	redisAppendCommand(t->rc, "XACK %s %s %s", KEY_INBOUND, GROUP_AGENTS, id);
+	redisAppendCommand(t->rc, "EXEC");
+	free(out);
+	int ok = 1;
+	for (int i = 0; i < n + 5; i++) {
+		redisReply *x = NULL;
+		if (redisGetReply(t->rc, (void **)&x) != REDIS_OK || !x) {
+			ok = 0;
+			break;
+		}
+		if (i == n + 4 && x->type != REDIS_REPLY_ARRAY)
+			ok = 0;
+		freeReplyObject(x);
+	}
+	if (ok) {
+		count(&turn);
+		rc = 0;
+	} else {
+		LOG_W("worker", "commit_failed", "message %s (will retry)", id);
+	}
+	turn_free(&turn);
+unlock:
+	if (!t->rc->err)
+		unlock_conversation(t, m.conversation_id);
+out:
+	message_free(&m);
+	return rc;
+}
+
+/* One outbox entry. */
+static int handle_outbox(struct thread_ctx *t, const char *id, const char *json, size_t len)
+{
+	struct outbound ob;
+	if (outbound_from_json(json, len, &ob) != RD_OK) {
+		LOG_E("sender", "bad_entry", "outbox %s is not an outbound message: dropped", id);
+		metrics_error("parse");
+		return ack(t, KEY_OUTBOX, GROUP_SENDERS, id);
+	}
+	void *ctx;
+	const struct channel_ops *ch = channel_find(ob.channel, &ctx);
+	enum rd_err err = RD_ENOTFOUND;
+	if (ch) {
+		struct send_env env = { t->rc };
+		err = ch->send(ctx, &env, &ob);
+	}
+	int rc;
+	if (err == RD_EUNAVAIL) {
+		LOG_W("sender", "send_retry", "outbox %s on %s: will retry", id, ob.channel);
+		metrics_error("send");
+		rc = -1;
+	} else {
+		if (err) {
+			LOG_E("sender", "send_failed", "outbox %s on %s: %s", id, ob.channel, rd_strerror(err));
+			metrics_error("send");
+		} else {
+			metrics_message_out(ob.channel);
+			if (ob.received_at_ms)
+				metrics_reply_latency_ms(now_ms() - ob.received_at_ms);
+		}
+		rc = ack(t, KEY_OUTBOX, GROUP_SENDERS, id);
+	}
+	outbound_free(&ob);
+	return rc;
+}
+
+/* Walk an XREADGROUP / XAUTOCLAIM entry list. */
+static void handle_entries(struct thread_ctx *t, redisReply *entries)
+{
+	const char *field = t->is_sender ? "o" : "m";
+	for (size_t i = 0; i < entries->elements && atomic_load(&running); i++) {
+		redisReply *e = entries->element[i];
+		if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[0]->type != REDIS_REPLY_STRING)
+			continue;
+		const char *id = e->element[0]->str;
+		redisReply *kv = e->element[1];
+		if (kv->type != REDIS_REPLY_ARRAY) { /* deleted meanwhile */
+			ack(t, t->is_sender ? KEY_OUTBOX : KEY_INBOUND,
+			    t->is_sender ? GROUP_SENDERS : GROUP_AGENTS, id);
+			continue;
+		}
+		const char *val = NULL;
+		size_t len = 0;
+		for (size_t k = 0; k + 1 < kv->elements; k += 2)
+			if (strcmp(kv->element[k]->str, field) == 0) {
+				val = kv->element[k + 1]->str;
+				len = kv->element[k + 1]->len;
+			}
+		atomic_fetch_add(&busy, 1);
+		if (!val)
+			ack(t, t->is_sender ? KEY_OUTBOX : KEY_INBOUND,
+			    t->is_sender ? GROUP_SENDERS : GROUP_AGENTS, id);
+		else if (t->is_sender)
+			handle_outbox(t, id, val, len);
+		else
+			handle_inbound(t, id, val, len);
+		atomic_fetch_sub(&busy, 1);
+	}
+}
+
+static void *thread_main(void *arg)
+{
+	struct thread_ctx *t = arg;
+	const char *stream = t->is_sender ? KEY_OUTBOX : KEY_INBOUND;
+	const char *group = t->is_sender ? GROUP_SENDERS : GROUP_AGENTS;
+	int backoff = 50;
+
+	while (atomic_load(&running)) {
+		if (!t->rc) {
+			char err[256];
+			t->rc = redis_open(&gw.redis, gw.cfg->redis.timeout_ms + BLOCK_MS, err, sizeof err);
+			if (!t->rc) {
+				usleep((useconds_t)backoff * 1000);
+				backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
+				continue;
+			}
+			backoff = 50;
+			ensure_group(t->rc, stream, group);
+			t->next_claim = 0;
+		}
+		redisReply *r;
+		if (mono_ms() >= t->next_claim) {
+			/* take over what a crashed consumer left pending */
+			r = redisCommand(t->rc, "XAUTOCLAIM %s %s %s %d 0-0 COUNT %d", stream, group,
+					 t->consumer, gw.cfg->gateway.claim_idle_ms, READ_COUNT);
+			if (r && r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
+			    r->element[1]->type == REDIS_REPLY_ARRAY)
+				handle_entries(t, r->element[1]);
+			if (r)
+				freeReplyObject(r);
+			t->next_claim = mono_ms() + gw.cfg->gateway.claim_idle_ms / 2;
+		}
+		r = redisCommand(t->rc, "XREADGROUP GROUP %s %s COUNT %d BLOCK %d STREAMS %s >", group,
+				 t->consumer, READ_COUNT, BLOCK_MS, stream);
+		if (r && r->type == REDIS_REPLY_ARRAY)
+			for (size_t s = 0; s < r->elements; s++)
+				if (r->element[s]->type == REDIS_REPLY_ARRAY && r->element[s]->elements == 2)
+					handle_entries(t, r->element[s]->element[1]);
+		if (r && r->type == REDIS_REPLY_ERROR && strstr(r->str, "NOGROUP"))
+			ensure_group(t->rc, stream, group);
+		if (r)
+			freeReplyObject(r);
+		if (!r || t->rc->err) {
+			LOG_W(t->is_sender ? "sender" : "worker", "redis_down", "%s: reconnecting",
+			      t->rc->errstr[0] ? t->rc->errstr : "no reply");
+			metrics_error("redis");
+			redisFree(t->rc);
+			t->rc = NULL;
+		}
+	}
+	if (t->rc)
+		redisFree(t->rc);
+	t->rc = NULL;
+	return NULL;
+}
+
+int workers_start(struct agent *agent, int n_workers, int n_senders)
+{
+	the_agent = agent;
+	atomic_store(&running, 1);
+	for (int i = 0; i < n_workers + n_senders && n_threads < MAX_THREADS; i++) {
+		struct thread_ctx *t = &threads[n_threads];
+		t->is_sender = i >= n_workers;
+		t->index = t->is_sender ? i - n_workers : i;
+		snprintf(t->consumer, sizeof t->consumer, "%s-%s%d", gw.instance,
+			 t->is_sender ? "s" : "w", t->index);
+		if (pthread_create(&t->tid, NULL, thread_main, t) != 0)
+			return -1;
+		n_threads++;
+	}
+	return 0;
+}
+
+void workers_stop(void)
+{
+	atomic_store(&running, 0);
+	for (int i = 0; i < n_threads; i++)
+		pthread_join(threads[i].tid, NULL);
+	n_threads = 0;
+}
+
+int workers_busy(void)
+{
+	return atomic_load(&busy);
+}

@@ -1,0 +1,22 @@
+/* worker.h — agent workers and outbox senders: threads that consume the
+ * pipeline's Redis streams through consumer groups, each with its own
+ * blocking Redis connection (they may block; the service loop never does).
+ *
+ * Workers: XREADGROUP rd:inbound (group "agents"), run the agent, then in
+ * one MULTI: dialog state + transcript, XADD rd:outbox, the done marker,
+ * XACK. Entries left pending by a crashed worker are taken over with
+ * XAUTOCLAIM once idle for [gateway] claim_idle_ms.
+ * Senders: XREADGROUP rd:outbox (group "senders"), hand each entry to its
+ * channel's send(); RD_EUNAVAIL leaves it pending for a later retry. */
+#ifndef RD_WORKER_H
+#define RD_WORKER_H
+
+struct agent;
+
+int workers_start(struct agent *agent, int n_workers, int n_senders);
+/* Ask every thread to stop after its current entry, and join them. */
+void workers_stop(void);
+/* Entries being processed right now (for draining). */
+int workers_busy(void);
+
+#endif

@@ -1,0 +1,753 @@
+/* test_tools.c — the agent's Redis tools against a real redis-server: the
+ * spend mandate (caps, idempotency, release/commit, 8 processes racing), the
+ * sandbox rail, the orders store, credit notes and review tickets, and
+ * review_redact. Starts its own redis-server on a free port (needs
+ * redis-server in PATH); every test starts from an empty database. */
+#include <dirent.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <cmocka.h>
+
+#include "agent/creditnote.h"
+#include "agent/mandate.h"
+#include "agent/orders.h"
+#include "agent/rails.h"
+#include "agent/review.h"
+#include "common/util.h"
+
+#define NOW INT64_C(1795168800) /* 2026-11-20T10:00:00Z */
+#define REDIS_START_MS 5000
+#define RACE_PROCS 8
+#define RACE_PER_PROC 100
+#define RACE_AMOUNT 37
+#define RACE_DAILY_CAP 10000
+
+static pid_t redis_pid = -1;
+static int redis_port;
+static char redis_dir[] = "/tmp/redress-test-XXXXXX";
+static redisContext *rc;
+
+/* ---- the redis-server under test ---------------------------------------- */
+
+static int free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &alen) == 0)
+		port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static redisContext *connect_redis(void)
+{
+	struct timeval tv = { 1, 0 };
+	redisContext *c = redisConnectWithTimeout("127.0.0.1", redis_port, tv);
+	if (c && c->err) {
+		redisFree(c);
+		return NULL;
+	}
+	return c;
+}
+
+static int ping(void)
+{
+	redisContext *c = connect_redis();
+	int ok = 0;
+	if (!c)
+		return 0;
+	redisReply *r = redisCommand(c, "PING");
+	ok = r && r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0;
+	if (r)
+		freeReplyObject(r);
+	redisFree(c);
+	return ok;
+}
+
+static void remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[512];
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+static int start_redis(void **state)
+{
+	char port[16];
+	(void)state;
+	if (!mkdtemp(redis_dir) || (redis_port = free_port()) <= 0)
+		return -1;
+	snprintf(port, sizeof port, "%d", redis_port);
+	redis_pid = fork();
+	if (redis_pid < 0)
+		return -1;
+	if (redis_pid == 0) {
+		FILE *log = freopen("/dev/null", "w", stdout);
+		(void)log;
+		execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1",
+		       "--save", "", "--appendonly", "no", "--dir", redis_dir, (char *)NULL);
+		_exit(127);
+	}
+	for (int64_t t0 = mono_ms(); mono_ms() - t0 < REDIS_START_MS; sleep_ms(20)) {
+		if (waitpid(redis_pid, NULL, WNOHANG) == redis_pid) {
+			redis_pid = -1;
+			fprintf(stderr, "redis-server exited at start\n");
+			return -1;
+		}
+		if (ping()) {
+			rc = connect_redis();
+			return rc ? 0 : -1;
+		}
+	}
+	fprintf(stderr, "redis-server did not answer PING within %d ms\n", REDIS_START_MS);
+	return -1;
+}
+
+static int stop_redis(void **state)
+{
+	(void)state;
+	if (rc)
+		redisFree(rc);
+	rc = NULL;
+	if (redis_pid > 0) {
+		kill(redis_pid, SIGTERM);
+		waitpid(redis_pid, NULL, 0);
+		redis_pid = -1;
+	}
+	remove_dir(redis_dir);
+	return 0;
+}
+
+/* ---- helpers -------------------------------------------------------------- */
+
+/* Run a command and return its reply (asserts it is not an error). */
+static redisReply *cmd(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	redisReply *r = redisvCommand(rc, fmt, ap);
+	va_end(ap);
+	assert_non_null(r);
+	assert_int_not_equal(r->type, REDIS_REPLY_ERROR);
+	return r;
+}
+
+static int flush_db(void **state)
+{
+	(void)state;
+	freeReplyObject(cmd("FLUSHALL"));
+	return 0;
+}
+
+/* Integer value of GET key (0 when absent). */
+static long long get_int(const char *key)
+{
+	redisReply *r = cmd("GET %s", key);
+	long long v = r->type == REDIS_REPLY_NIL ? 0 : strtoll(r->str, NULL, 10);
+	freeReplyObject(r);
+	return v;
+}
+
+/* Assert HGET key field == want (want NULL: field absent). */
+static void expect_field(const char *key, const char *field, const char *want)
+{
+	redisReply *r = cmd("HGET %s %s", key, field);
+	if (!want) {
+		assert_int_equal(r->type, REDIS_REPLY_NIL);
+	} else {
+		assert_int_equal(r->type, REDIS_REPLY_STRING);
+		assert_string_equal(r->str, want);
+	}
+	freeReplyObject(r);
+}
+
+static long long count_keys(const char *pattern)
+{
+	redisReply *r = cmd("KEYS %s", pattern);
+	long long n = (long long)r->elements;
+	freeReplyObject(r);
+	return n;
+}
+
+static void config(struct mandate_config *cfg, const char *per, const char *daily)
+{
+	memset(cfg, 0, sizeof *cfg);
+	assert_int_equal(money_list_parse(per, &cfg->per_refund_cap, NULL), RD_OK);
+	assert_int_equal(money_list_parse(daily, &cfg->daily_cap, NULL), RD_OK);
+}
+
+static enum mandate_outcome reserve(const struct mandate_config *cfg, const char *id,
+				    int64_t minor, const char *cur)
+{
+	struct money m = { .minor = minor };
+	enum mandate_outcome o = (enum mandate_outcome)-1;
+	snprintf(m.cur, sizeof m.cur, "%s", cur);
+	assert_int_equal(mandate_reserve(rc, cfg, id, &m, NOW, &o), RD_OK);
+	return o;
+}
+
+static int64_t used(const char *cur)
+{
+	int64_t v = -1;
+	assert_int_equal(mandate_used_today(rc, cur, NOW, &v), RD_OK);
+	return v;
+}
+
+/* ---- mandate -------------------------------------------------------------- */
+
+static void test_mandate_within_caps(void **state)
+{
+	struct mandate_config cfg;
+	(void)state;
+	config(&cfg, "USD 75.00, BRL 400.00", "USD 100.00, BRL 1000.00");
+	freeReplyObject(cmd("SCRIPT FLUSH")); /* first call goes through NOSCRIPT → EVAL */
+	assert_int_equal(reserve(&cfg, "r1", 2500, "USD"), MANDATE_RESERVED);
+	assert_int_equal(used("USD"), 2500);
+	assert_int_equal(used("BRL"), 0);
+	assert_int_equal(get_int("rd:mandate:day:USD:20261120"), 2500);
+	expect_field("rd:mandate:resv:r1", "state", "reserved");
+	expect_field("rd:mandate:resv:r1", "amount", "2500");
+	expect_field("rd:mandate:resv:r1", "cur", "USD");
+	expect_field("rd:mandate:resv:r1", "day", "20261120");
+	redisReply *r = cmd("TTL rd:mandate:day:USD:20261120");
+	assert_true(r->integer > 0 && r->integer <= 3 * 24 * 3600);
+	freeReplyObject(r);
+	r = cmd("TTL rd:mandate:resv:r1");
+	assert_true(r->integer > 3 * 24 * 3600);
+	freeReplyObject(r);
+	assert_int_equal(reserve(&cfg, "r2", 7500, "USD"), MANDATE_RESERVED); /* = per-refund cap */
+	assert_int_equal(used("USD"), 10000);
+	assert_string_equal(mandate_outcome_name(MANDATE_OVER_DAILY), "over_daily");
+}
+
+static void test_mandate_same_id_once(void **state)
+{
+	struct mandate_config cfg;
+	struct money other = { .minor = 2600, .cur = "USD" };
+	enum mandate_outcome o;
+	(void)state;
+	config(&cfg, "USD 75.00", "USD 100.00");
+	assert_int_equal(reserve(&cfg, "same", 2500, "USD"), MANDATE_RESERVED);
+	assert_int_equal(reserve(&cfg, "same", 2500, "USD"), MANDATE_RESERVED);
+	assert_int_equal(used("USD"), 2500);
+	/* the same id for another amount is a caller bug, never a free pass */
+	assert_int_equal(mandate_reserve(rc, &cfg, "same", &other, NOW, &o), RD_EINVAL);
+	assert_int_equal(used("USD"), 2500);
+}
+
+static void test_mandate_over_per_refund(void **state)
+{
+	struct mandate_config cfg;
+	(void)state;
+	config(&cfg, "USD 50.00", "USD 100.00");
+	assert_int_equal(reserve(&cfg, "big", 5001, "USD"), MANDATE_OVER_PER_REFUND);
+	assert_int_equal(used("USD"), 0);
+	assert_int_equal(count_keys("rd:mandate:resv:*"), 0);
+	assert_int_equal(reserve(&cfg, "edge", 5000, "USD"), MANDATE_RESERVED);
+}
+
+static void test_mandate_over_daily(void **state)
+{
+	struct mandate_config cfg;
+	(void)state;
+	config(&cfg, "USD 100.00", "USD 100.00");
+	assert_int_equal(reserve(&cfg, "a", 6000, "USD"), MANDATE_RESERVED);
+	assert_int_equal(reserve(&cfg, "b", 4000, "USD"), MANDATE_RESERVED);
+	assert_int_equal(reserve(&cfg, "c", 1, "USD"), MANDATE_OVER_DAILY);
+	assert_int_equal(used("USD"), 10000);
+	assert_int_equal(count_keys("rd:mandate:resv:*"), 2);
+	/* another UTC day starts from zero */
+	struct money m = { .minor = 1, .cur = "USD" };
+	enum mandate_outcome o;
+	assert_int_equal(mandate_reserve(rc, &cfg, "d", &m, NOW + 86400, &o), RD_OK);
+	assert_int_equal(o, MANDATE_RESERVED);
+}
+
+static void test_mandate_no_cap(void **state)
+{
+	struct mandate_config cfg;
+	struct money bad = { .minor = 0, .cur = "USD" };
+	enum mandate_outcome o;
+	(void)state;
+	config(&cfg, "USD 100.00, EUR 50.00", "USD 100.00");
+	assert_int_equal(reserve(&cfg, "e", 100, "EUR"), MANDATE_NO_CAP); /* no daily cap */
+	assert_int_equal(reserve(&cfg, "j", 100, "JPY"), MANDATE_NO_CAP);
+	redisReply *r = cmd("DBSIZE");
+	assert_int_equal(r->integer, 0);
+	freeReplyObject(r);
+	assert_int_equal(mandate_reserve(rc, &cfg, "z", &bad, NOW, &o), RD_EINVAL);
+	bad.minor = 1;
+	assert_int_equal(mandate_reserve(rc, &cfg, "", &bad, NOW, &o), RD_EINVAL);
+}
+
+static void test_mandate_release(void **state)
+{
+	struct mandate_config cfg;
+	(void)state;
+	config(&cfg, "USD 100.00", "USD 100.00");
+	assert_int_equal(reserve(&cfg, "keep", 1000, "USD"), MANDATE_RESERVED);
+	assert_int_equal(reserve(&cfg, "rel", 3000, "USD"), MANDATE_RESERVED);
+	assert_int_equal(used("USD"), 4000);
+	assert_int_equal(mandate_release(rc, "rel"), RD_OK);
+	assert_int_equal(used("USD"), 1000);
+	expect_field("rd:mandate:resv:rel", "state", "released");
+	assert_int_equal(mandate_release(rc, "rel"), RD_OK); /* idempotent */
+	assert_int_equal(used("USD"), 1000);
+	assert_int_equal(reserve(&cfg, "rel", 3000, "USD"), MANDATE_RELEASED);
+	assert_int_equal(used("USD"), 1000);
+	assert_int_equal(mandate_release(rc, "never"), RD_ENOTFOUND);
+	assert_int_equal(mandate_commit(rc, "never"), RD_ENOTFOUND);
+	assert_int_equal(mandate_commit(rc, "rel"), RD_EINVAL); /* paid after release: loud */
+}
+
+static void test_mandate_commit_then_release(void **state)
+{
+	struct mandate_config cfg;
+	(void)state;
+	config(&cfg, "USD 100.00", "USD 100.00");
+	assert_int_equal(reserve(&cfg, "paid", 4200, "USD"), MANDATE_RESERVED);
+	assert_int_equal(mandate_commit(rc, "paid"), RD_OK);
+	assert_int_equal(mandate_commit(rc, "paid"), RD_OK); /* idempotent */
+	expect_field("rd:mandate:resv:paid", "state", "committed");
+	assert_int_equal(mandate_release(rc, "paid"), RD_OK);
+	expect_field("rd:mandate:resv:paid", "state", "committed");
+	assert_int_equal(used("USD"), 4200);
+	assert_int_equal(reserve(&cfg, "paid", 4200, "USD"), MANDATE_SPENT);
+	assert_int_equal(used("USD"), 4200);
+}
+
+/* One racing process: its own connection, RACE_PER_PROC distinct ids. */
+static void race_child(int n)
+{
+	struct mandate_config cfg;
+	struct money m = { .minor = RACE_AMOUNT, .cur = "USD" };
+	char id[64];
+	int bad = 0;
+	redisContext *c = connect_redis();
+
+	memset(&cfg, 0, sizeof cfg);
+	if (!c || money_list_parse("USD 100.00", &cfg.per_refund_cap, NULL) != RD_OK ||
+	    money_list_parse("USD 100.00", &cfg.daily_cap, NULL) != RD_OK)
+		_exit(2);
+	for (int i = 0; i < RACE_PER_PROC; i++) {
+		enum mandate_outcome o;
+		snprintf(id, sizeof id, "race-%d-%d", n, i);
+		if (mandate_reserve(c, &cfg, id, &m, NOW, &o) != RD_OK ||
+		    (o != MANDATE_RESERVED && o != MANDATE_OVER_DAILY))
+			bad = 1;
+	}
+	redisFree(c);
+	_exit(bad);
+}
+
+static void test_mandate_race(void **state)
+{
+	pid_t kids[RACE_PROCS];
+	(void)state;
+	for (int i = 0; i < RACE_PROCS; i++) {
+		kids[i] = fork();
+		assert_true(kids[i] >= 0);
+		if (kids[i] == 0)
+			race_child(i);
+	}
+	for (int i = 0; i < RACE_PROCS; i++) {
+		int st = -1;
+		assert_int_equal(waitpid(kids[i], &st, 0), kids[i]);
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), 0);
+	}
+	long long total = get_int("rd:mandate:day:USD:20261120");
+	long long ok = count_keys("rd:mandate:resv:race-*");
+	assert_true(total <= RACE_DAILY_CAP);
+	assert_int_equal(total, RACE_AMOUNT * ok);
+	assert_int_equal(ok, RACE_DAILY_CAP / RACE_AMOUNT); /* 270: every unit that fits */
+}
+
+/* A context whose connection failed: every call must report it, not guess. */
+static void test_redis_down(void **state)
+{
+	struct mandate_config cfg;
+	struct money m = { .minor = 100, .cur = "USD" };
+	struct rail_refund_req req = { .payment_id = "pi_1", .payment_total = 1000, .amount = 100,
+				       .currency = "USD", .idempotency_key = "k" };
+	struct rail_refund_res res;
+	struct order o;
+	enum mandate_outcome out;
+	char num[32];
+	int created;
+	(void)state;
+	int port = free_port();
+	redisContext *dead = redisConnect("127.0.0.1", port);
+	assert_non_null(dead);
+	assert_true(dead->err != 0);
+	config(&cfg, "USD 100.00", "USD 100.00");
+	assert_int_equal(mandate_reserve(dead, &cfg, "x", &m, NOW, &out), RD_EREDIS);
+	assert_int_equal(rail_sandbox.refund(NULL, dead, &req, &res), RD_EUNAVAIL);
+	assert_int_equal(res.retryable, 1);
+	assert_int_equal(orders_redis.lookup(NULL, dead, "8421", &o), RD_EUNAVAIL);
+	struct credit_note_req cn = { .prefix = "NC-", .refund_id = "rf_1", .amount = 1 };
+	assert_int_equal(creditnote_issue(dead, &cn, num, sizeof num, &created), RD_EREDIS);
+	redisFree(dead);
+}
+
+/* ---- sandbox rail ----------------------------------------------------------- */
+
+static struct rail_refund_req sandbox_req(const char *key, int64_t amount)
+{
+	struct rail_refund_req req = {
+		.payment_id = "E18236120202611201530s0123456789", .payment_rail = "pix",
+		.payment_total = 18600, .amount = amount, .currency = "BRL", .reason = "damaged",
+		.idempotency_key = key, .order_id = "8421", .conversation_id = "conv-1",
+	};
+	return req;
+}
+
+static void test_sandbox_refund_idempotent(void **state)
+{
+	struct rail_refund_req req = sandbox_req("rf_conv-1_1", 18600);
+	struct rail_refund_res a, b, s;
+	(void)state;
+	assert_ptr_equal(rail_find("sandbox"), &rail_sandbox);
+	assert_null(rail_find("stripe-not-built-in"));
+	assert_string_equal(refund_status_name(REFUND_SUCCEEDED), "succeeded");
+
+	assert_int_equal(rail_sandbox.refund(NULL, rc, &req, &a), RD_OK);
+	assert_int_equal(a.status, REFUND_SUCCEEDED);
+	assert_string_equal(a.provider_refund_id, "re_sbx_000001");
+	assert_int_equal(a.retryable, 0);
+	assert_int_equal(rail_sandbox.refund(NULL, rc, &req, &b), RD_OK);
+	assert_int_equal(b.status, REFUND_SUCCEEDED);
+	assert_string_equal(b.provider_refund_id, a.provider_refund_id);
+	assert_int_equal(get_int("rd:sandbox:calls"), 2);
+	assert_int_equal(get_int("rd:sandbox:refunds"), 1);
+	assert_int_equal(get_int("rd:sandbox:paid:E18236120202611201530s0123456789"), 18600);
+
+	const char *k = "rd:sandbox:refund:re_sbx_000001";
+	expect_field(k, "payment_id", "E18236120202611201530s0123456789");
+	expect_field(k, "amount", "18600");
+	expect_field(k, "currency", "BRL");
+	expect_field(k, "reason", "damaged");
+	expect_field(k, "idempotency_key", "rf_conv-1_1");
+	expect_field(k, "order_id", "8421");
+	expect_field(k, "conversation_id", "conv-1");
+	expect_field(k, "status", "succeeded");
+
+	assert_int_equal(rail_sandbox.status(NULL, rc, "re_sbx_000001", &s), RD_OK);
+	assert_int_equal(s.status, REFUND_SUCCEEDED);
+	assert_string_equal(s.provider_refund_id, "re_sbx_000001");
+	assert_int_equal(rail_sandbox.status(NULL, rc, "re_sbx_999999", &s), RD_ENOTFOUND);
+}
+
+static void test_sandbox_amount_too_large(void **state)
+{
+	struct rail_refund_req a = sandbox_req("k-a", 10000), b = sandbox_req("k-b", 8601),
+			       c = sandbox_req("k-c", 8600);
+	struct rail_refund_res res;
+	(void)state;
+	assert_int_equal(rail_sandbox.refund(NULL, rc, &a, &res), RD_OK);
+	assert_int_equal(res.status, REFUND_SUCCEEDED);
+	assert_int_equal(rail_sandbox.refund(NULL, rc, &b, &res), RD_OK);
+	assert_int_equal(res.status, REFUND_FAILED);
+	assert_string_equal(res.failure, "amount_too_large");
+	assert_int_equal(res.retryable, 0);
+	assert_string_equal(res.provider_refund_id, "");
+	assert_int_equal(get_int("rd:sandbox:paid:E18236120202611201530s0123456789"), 10000);
+	assert_int_equal(get_int("rd:sandbox:refunds"), 1);
+	assert_int_equal(rail_sandbox.refund(NULL, rc, &c, &res), RD_OK); /* exactly the rest */
+	assert_int_equal(res.status, REFUND_SUCCEEDED);
+	assert_string_equal(res.provider_refund_id, "re_sbx_000002");
+	assert_int_equal(get_int("rd:sandbox:calls"), 3);
+}
+
+/* ---- orders store ----------------------------------------------------------- */
+
+static const char order_line[] =
+	"{\"id\": \"8421\", \"currency\": \"BRL\", \"total\": 18600, \"refunded\": %d,"
+	" \"customer\": {\"name\": \"Marina\", \"email\": \"marina@example.com\","
+	" \"phone\": \"+5511987654321\", \"risk_score\": 0.05, \"chargebacks\": 0},"
+	" \"items\": [{\"sku\": \"TSHIRT-001\", \"category\": \"apparel\", \"final_sale\": false,"
+	" \"price\": 18600, \"quantity\": 1}],"
+	" \"payment\": {\"rail\": \"pix\", \"provider\": \"sandbox\", \"id\": \"E1823\"},"
+	" \"created_at\": \"-2d\", \"delivered_at\": \"-1d\", \"delivery_status\": \"delivered\"}";
+
+static void put_order(int refunded)
+{
+	char line[1024], err[256];
+	struct order o;
+	json_t *doc = NULL;
+	snprintf(line, sizeof line, order_line, refunded);
+	assert_int_equal(order_parse_line(line, strlen(line), NOW, &o, &doc, err, sizeof err), RD_OK);
+	assert_int_equal(orders_redis_put(rc, doc, &o), RD_OK);
+	json_decref(doc);
+}
+
+static void test_orders_round_trip(void **state)
+{
+	struct order o;
+	(void)state;
+	put_order(0);
+	assert_int_equal(orders_redis.lookup(NULL, rc, "8421", &o), RD_OK);
+	assert_string_equal(o.id, "8421");
+	assert_string_equal(o.currency, "BRL");
+	assert_int_equal(o.total, 18600);
+	assert_int_equal(o.refunded, 0);
+	assert_string_equal(o.customer.email, "marina@example.com");
+	assert_int_equal(o.n_items, 1);
+	assert_string_equal(o.items[0].sku, "TSHIRT-001");
+	assert_string_equal(o.payment.provider, "sandbox");
+	assert_int_equal(o.created_at, NOW - 2 * 86400); /* times stored resolved */
+	assert_int_equal(o.delivered_at, NOW - 86400);
+	expect_field("rd:order:8421", "total", "18600");
+	assert_int_equal(orders_redis.lookup(NULL, rc, "9999", &o), RD_ENOTFOUND);
+	assert_string_equal(orders_redis.name, "redis");
+}
+
+static void test_orders_record_refund(void **state)
+{
+	struct order o;
+	(void)state;
+	put_order(0);
+	assert_int_equal(orders_redis.record_refund(NULL, rc, "8421", "rf_1", 10000), RD_OK);
+	assert_int_equal(orders_redis.record_refund(NULL, rc, "8421", "rf_1", 10000), RD_OK);
+	assert_int_equal(orders_redis.lookup(NULL, rc, "8421", &o), RD_OK);
+	assert_int_equal(o.refunded, 10000);
+	assert_int_equal(orders_redis.record_refund(NULL, rc, "8421", "rf_2", 8601), RD_ELIMIT);
+	redisReply *r = cmd("SISMEMBER rd:order:8421:refunds rf_2");
+	assert_int_equal(r->integer, 0);
+	freeReplyObject(r);
+	assert_int_equal(orders_redis.record_refund(NULL, rc, "8421", "rf_3", 8600), RD_OK);
+	assert_int_equal(orders_redis.lookup(NULL, rc, "8421", &o), RD_OK);
+	assert_int_equal(o.refunded, 18600);
+	assert_int_equal(order_remaining(&o), 0);
+	assert_int_equal(orders_redis.record_refund(NULL, rc, "404", "rf_4", 1), RD_ENOTFOUND);
+	assert_int_equal(orders_redis.record_refund(NULL, rc, "8421", "rf_5", 0), RD_EINVAL);
+}
+
+static void test_orders_reput_keeps_refunded(void **state)
+{
+	struct order o;
+	(void)state;
+	put_order(0);
+	assert_int_equal(orders_redis.record_refund(NULL, rc, "8421", "rf_1", 5000), RD_OK);
+	put_order(0); /* the demo import again */
+	assert_int_equal(orders_redis.lookup(NULL, rc, "8421", &o), RD_OK);
+	assert_int_equal(o.refunded, 5000);
+	put_order(7000); /* the source now knows more */
+	assert_int_equal(orders_redis.lookup(NULL, rc, "8421", &o), RD_OK);
+	assert_int_equal(o.refunded, 7000);
+	redisReply *r = cmd("SISMEMBER rd:order:8421:refunds rf_1");
+	assert_int_equal(r->integer, 1);
+	freeReplyObject(r);
+}
+
+/* ---- credit notes ----------------------------------------------------------- */
+
+static struct credit_note_req cn_req(const char *refund_id)
+{
+	struct credit_note_req req = {
+		.prefix = "NC-", .issuer = "Loja Exemplo", .refund_id = refund_id,
+		.order_id = "8421", .amount = 18600, .currency = "BRL", .customer = "Marina",
+		.reason = "damaged", .issued_at = NOW,
+	};
+	return req;
+}
+
+static void test_creditnote_numbering(void **state)
+{
+	struct credit_note_req a = cn_req("rf_a"), b = cn_req("rf_b"), c = cn_req("rf_c");
+	char num[32];
+	int created = -1;
+	(void)state;
+	assert_int_equal(creditnote_issue(rc, &a, num, sizeof num, &created), RD_OK);
+	assert_string_equal(num, "NC-0001");
+	assert_int_equal(created, 1);
+	assert_int_equal(creditnote_issue(rc, &b, num, sizeof num, &created), RD_OK);
+	assert_string_equal(num, "NC-0002");
+	assert_int_equal(created, 1);
+	assert_int_equal(creditnote_issue(rc, &a, num, sizeof num, &created), RD_OK);
+	assert_string_equal(num, "NC-0001");
+	assert_int_equal(created, 0);
+	assert_int_equal(get_int("rd:cn:seq:NC-"), 2);
+	expect_field("rd:cn:NC-0001", "refund_id", "rf_a");
+	expect_field("rd:cn:NC-0001", "amount", "18600");
+	expect_field("rd:cn:NC-0001", "customer", "Marina");
+	expect_field("rd:cn:NC-0001", "issued_at", "1795168800");
+	expect_field("rd:cn:byrefund", "rf_b", "NC-0002");
+
+	assert_int_equal(creditnote_seal(rc, "NC-0001", "abc123"), RD_OK);
+	assert_int_equal(creditnote_seal(rc, "NC-0001", "abc123"), RD_OK);
+	assert_int_equal(creditnote_seal(rc, "NC-0001", "other"), RD_EEXIST);
+	expect_field("rd:cn:NC-0001", "seal", "abc123");
+	assert_int_equal(creditnote_seal(rc, "NC-0404", "abc123"), RD_ENOTFOUND);
+	assert_int_equal(count_keys("rd:cn:NC-0404"), 0);
+
+	freeReplyObject(cmd("SET rd:cn:seq:NC- 9999"));
+	assert_int_equal(creditnote_issue(rc, &c, num, sizeof num, &created), RD_OK);
+	assert_string_equal(num, "NC-10000");
+}
+
+/* 4 processes issue 25 notes each at once: numbers 1..100, none twice. */
+static void test_creditnote_race(void **state)
+{
+	pid_t kids[4];
+	(void)state;
+	for (int i = 0; i < 4; i++) {
+		kids[i] = fork();
+		assert_true(kids[i] >= 0);
+		if (kids[i] == 0) {
+			redisContext *c = connect_redis();
+			int bad = !c;
+			for (int j = 0; c && j < 25; j++) {
+				char rid[32], num[32];
+				int created;
+				snprintf(rid, sizeof rid, "rf_%d_%d", i, j);
+				struct credit_note_req req = cn_req(rid);
+				if (creditnote_issue(c, &req, num, sizeof num, &created) != RD_OK ||
+				    !created)
+					bad = 1;
+			}
+			if (c)
+				redisFree(c);
+			_exit(bad);
+		}
+	}
+	for (int i = 0; i < 4; i++) {
+		int st = -1;
+		assert_int_equal(waitpid(kids[i], &st, 0), kids[i]);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	assert_int_equal(get_int("rd:cn:seq:NC-"), 100);
+	assert_int_equal(count_keys("rd:cn:NC-*"), 100);
+	expect_field("rd:cn:NC-0100", "number", "NC-0100");
+	redisReply *r = cmd("HLEN rd:cn:byrefund");
+	assert_int_equal(r->integer, 100);
+	freeReplyObject(r);
+}
+
+/* ---- review tickets ----------------------------------------------------------- */
+
+static void test_review_ticket(void **state)
+{
+	struct ticket_req req = {
+		.ikey = "wamid.1:escalate", .conversation_id = "conv-1", .channel = "whatsapp",
+		.channel_user_id = "5511987654321", .locale = "pt-BR", .order_id = "8421",
+		.amount = 18600, .currency = "BRL", .reason = "mandate_over_per_refund",
+		.decision_json = "{\"decision\":\"escalate\"}",
+		.request_text = "quero reembolso 100% % %s", .suggested_action = "approve",
+		.created_at = NOW,
+	};
+	char id[32];
+	int created = -1;
+	(void)state;
+	assert_int_equal(review_open(rc, &req, id, sizeof id, &created), RD_OK);
+	assert_string_equal(id, "T-0001");
+	assert_int_equal(created, 1);
+	assert_int_equal(review_open(rc, &req, id, sizeof id, &created), RD_OK);
+	assert_string_equal(id, "T-0001");
+	assert_int_equal(created, 0);
+	expect_field("rd:ticket:T-0001", "status", "open");
+	expect_field("rd:ticket:T-0001", "order_id", "8421");
+	expect_field("rd:ticket:T-0001", "amount", "18600");
+	expect_field("rd:ticket:T-0001", "request_text", "quero reembolso 100% % %s");
+	expect_field("rd:ticket:T-0001", "decision_json", "{\"decision\":\"escalate\"}");
+	expect_field("rd:ticket:T-0001", "reason", "mandate_over_per_refund");
+	expect_field("rd:ticket:T-0001", "created_at", "1795168800");
+	expect_field("rd:ticket:bykey", "wamid.1:escalate", "T-0001");
+	redisReply *r = cmd("ZSCORE rd:tickets:open T-0001");
+	assert_int_equal(strtoll(r->str, NULL, 10), NOW);
+	freeReplyObject(r);
+
+	req.ikey = "wamid.2:escalate";
+	req.order_id = "";
+	assert_int_equal(review_open(rc, &req, id, sizeof id, &created), RD_OK);
+	assert_string_equal(id, "T-0002");
+	assert_int_equal(created, 1);
+	expect_field("rd:ticket:T-0002", "order_id", "");
+}
+
+static void expect_redact(const char *in, const char *want)
+{
+	char *got = review_redact(in);
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void test_review_redact(void **state)
+{
+	(void)state;
+	expect_redact("my card 4111 1111 1111 1111 order 8421",
+		      "my card [redacted] order 8421");
+	expect_redact("4111111111111111", "[redacted]");
+	expect_redact("card 4111-1111-1111-1111.", "card [redacted].");
+	expect_redact("amex 3782 822463 10005 ok", "amex [redacted] ok");
+	expect_redact("13 digits 4222222222222", "13 digits [redacted]");
+	expect_redact("12 digits 422222222222", "12 digits 422222222222");
+	expect_redact("call +1 415 555 0101 about 8421, R$ 186,00",
+		      "call +1 415 555 0101 about 8421, R$ 186,00");
+	expect_redact("double  spaces 4111  1111  1111  1111", "double  spaces 4111  1111  1111  1111");
+	expect_redact("order 8421 4111 1111 1111 1111", "order [redacted]");
+	expect_redact("", "");
+	expect_redact("no digits", "no digits");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_mandate_within_caps, flush_db),
+		cmocka_unit_test_setup(test_mandate_same_id_once, flush_db),
+		cmocka_unit_test_setup(test_mandate_over_per_refund, flush_db),
+		cmocka_unit_test_setup(test_mandate_over_daily, flush_db),
+		cmocka_unit_test_setup(test_mandate_no_cap, flush_db),
+		cmocka_unit_test_setup(test_mandate_release, flush_db),
+		cmocka_unit_test_setup(test_mandate_commit_then_release, flush_db),
+		cmocka_unit_test_setup(test_mandate_race, flush_db),
+		cmocka_unit_test_setup(test_redis_down, flush_db),
+		cmocka_unit_test_setup(test_sandbox_refund_idempotent, flush_db),
+		cmocka_unit_test_setup(test_sandbox_amount_too_large, flush_db),
+		cmocka_unit_test_setup(test_orders_round_trip, flush_db),
+		cmocka_unit_test_setup(test_orders_record_refund, flush_db),
+		cmocka_unit_test_setup(test_orders_reput_keeps_refunded, flush_db),
+		cmocka_unit_test_setup(test_creditnote_numbering, flush_db),
+		cmocka_unit_test_setup(test_creditnote_race, flush_db),
+		cmocka_unit_test_setup(test_review_ticket, flush_db),
+		cmocka_unit_test(test_review_redact),
+	};
+	return cmocka_run_group_tests_name("tools", tests, start_redis, stop_redis);
+}
