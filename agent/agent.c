@@ -148,12 +148,27 @@ enum rd_err audit_step(struct tctx *c, const char *kind, json_t *data, char *has
 
 /* ---- understanding → dialog ---- */
 
+static int words(const char *s)
+{
+	int n = 0, in_word = 0;
+	for (; *s; s++) {
+		int sp = *s == ' ' || *s == '\t' || *s == '\n';
+		n += !sp && !in_word;
+		in_word = !sp;
+	}
+	return n;
+}
+
 static const char *pick_locale(struct tctx *c)
 {
 	const struct agent_config *cfg = &c->a->cfg;
 	const char *lang_locale[][2] = { { "pt", "pt-BR" }, { "es", "es" }, { "en", "en" } };
 	if (c->in->locale[0])
 		return templates_locale(c->a->tpl, c->in->locale, cfg->default_locale);
+	/* a short answer ("sim", an email, an order number) says little about
+	 * the language: it does not move a conversation that has one */
+	if (c->d.locale[0] && (!c->in->text || words(c->in->text) < 3))
+		return templates_locale(c->a->tpl, c->d.locale, cfg->default_locale);
 	for (size_t i = 0; c->u.lang[0] && i < RD_ARRAY_LEN(lang_locale); i++)
 		if (strcmp(c->u.lang, lang_locale[i][0]) == 0)
 			return templates_locale(c->a->tpl, lang_locale[i][1], cfg->default_locale);

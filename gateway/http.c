@@ -547,10 +547,13 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 			on_closed(pss);
 		return 0;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-		/* h2c on a request would answer 101 and lose the body: hang up
-		 * instead (the platform retries); websocket upgrades go on */
-		if (in && strcasecmp(in, "websocket") != 0)
-			return -1;
+		/* h2c on a request would answer 101 and lose the body: refuse
+		 * with a 400 the client can act on; websocket upgrades go on */
+		if (in && strcasecmp(in, "websocket") != 0) {
+			lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST,
+					       "upgrade to h2c is not supported: send HTTP/1.1");
+			return 1;
+		}
 		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		http_on_wakeup();
