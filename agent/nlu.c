@@ -1,0 +1,771 @@
+/* nlu.c — built-in understanding of one customer message (en, pt-BR, es),
+ * the word-level half: words, phrase matching, language, intent, reason and
+ * the injection / chargeback signals. The byte-level half, nlu_entities.c,
+ * folds the UTF-8 text to ASCII and reads order ids, emails and amounts.
+ *
+ * Everything lives in one struct doc on the caller's stack (about 12 KiB): no
+ * allocation, no globals that change, so nlu_understand() is thread-safe. */
+#include "agent/nlu.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#define NLU_MAX_NORM  4096u /* bytes of folded text (input is cut at 4 KiB too) */
+#define NLU_MAX_WORDS 1024u /* words kept; later ones are ignored */
+#define NLU_MAX_PTOK  16u   /* tokens in one phrase pattern */
+#define NLU_GAP       4u    /* words a bare ".." in a pattern may skip */
+#define NLU_SHORT     6u    /* a bare yes / no has at most this many words */
+#define NLU_ACCOUNT_DIGITS 5u /* digits in a word that names an account to pay to */
+
+#include "agent/nlu_int.h"
+
+struct word {
+	uint16_t off, len; /* a run of [a-z0-9] in doc.low */
+};
+
+struct doc {
+	char low[NLU_MAX_NORM + 1];   /* folded, lower-case ASCII */
+	char cased[NLU_MAX_NORM + 1]; /* same bytes with ASCII case as written */
+	size_t len;
+	struct word w[NLU_MAX_WORDS];
+	size_t nw;
+	int question;                 /* a '?' somewhere */
+	char lang[4];
+};
+
+static int is_lower_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/* Fold text into d->low / d->cased (see nlu_fold) and cut the words. */
+static void doc_build(struct doc *d, const char *text)
+{
+	d->len = nlu_fold(text, d->low, d->cased, NLU_MAX_NORM);
+	d->question = memchr(d->low, '?', d->len) != NULL;
+	d->nw = 0;
+	for (size_t k = 0; k < d->len && d->nw < NLU_MAX_WORDS;) {
+		if (!is_lower_alnum(d->low[k])) {
+			k++;
+			continue;
+		}
+		/* an email or a link is an entity, not words: "alex@example.com"
+		 * must not read as Portuguese because of "com" */
+		size_t cs = k, ce = k;
+		while (cs > 0 && d->low[cs - 1] != ' ')
+			cs--;
+		while (ce < d->len && d->low[ce] != ' ')
+			ce++;
+		if (memchr(d->low + cs, '@', ce - cs) || memmem(d->low + cs, ce - cs, "://", 3)) {
+			k = ce;
+			continue;
+		}
+		size_t st = k;
+		while (k < d->len && is_lower_alnum(d->low[k]))
+			k++;
+		d->w[d->nw].off = (uint16_t)st;
+		d->w[d->nw].len = (uint16_t)(k - st);
+		d->nw++;
+	}
+}
+
+/* ---- phrase patterns -------------------------------------------------
+ * A pattern is words separated by spaces, matched against whole words:
+ *   a|b|c    one of these words;  ab*  any word starting with "ab"
+ *   tok?     tok may be absent
+ *   ..       skip 0..NLU_GAP words; ..2 skips 0..2 words
+ *   $        end of the message
+ * A leading "@es " restricts the pattern to messages detected as Spanish. */
+
+enum { PT_WORD, PT_GAP, PT_END };
+
+struct ptok {
+	const char *s; /* alternatives, not NUL-terminated */
+	size_t n;
+	int kind;
+	int opt;
+	size_t gap;
+};
+
+static size_t ptok_parse(const char *pat, struct ptok *pt)
+{
+	size_t np = 0;
+
+	while (*pat) {
+		while (*pat == ' ')
+			pat++;
+		if (!*pat)
+			break;
+		const char *st = pat;
+		while (*pat && *pat != ' ')
+			pat++;
+		if (np == NLU_MAX_PTOK)
+			return 0; /* too long: never matches (a test would notice) */
+		struct ptok *t = &pt[np++];
+		*t = (struct ptok){ .s = st, .n = (size_t)(pat - st), .kind = PT_WORD };
+		if (t->n >= 2 && st[0] == '.' && st[1] == '.') {
+			t->kind = PT_GAP;
+			t->gap = (t->n == 3 && st[2] >= '0' && st[2] <= '9') ? (size_t)(st[2] - '0') : NLU_GAP;
+		} else if (t->n == 1 && st[0] == '$') {
+			t->kind = PT_END;
+		} else if (st[t->n - 1] == '?') {
+			t->opt = 1;
+			t->n--;
+		}
+	}
+	return np;
+}
+
+/* Is word wi one of the alternatives s[0..n)? */
+static int word_is(const struct doc *d, size_t wi, const char *s, size_t n)
+{
+	const char *w = d->low + d->w[wi].off;
+	size_t wl = d->w[wi].len;
+
+	for (;;) {
+		const char *bar = memchr(s, '|', n);
+		size_t an = bar ? (size_t)(bar - s) : n;
+		if (an > 0 && s[an - 1] == '*') {
+			if (wl >= an - 1 && memcmp(w, s, an - 1) == 0)
+				return 1;
+		} else if (wl == an && memcmp(w, s, an) == 0) {
+			return 1;
+		}
+		if (!bar)
+			return 0;
+		n -= an + 1;
+		s = bar + 1;
+	}
+}
+
+/* Match pt[pi..np) at word wi; one past the last word matched in *end. */
+static int match_from(const struct doc *d, const struct ptok *pt, size_t np, size_t pi,
+		      size_t wi, size_t *end)
+{
+	if (pi == np) {
+		*end = wi;
+		return 1;
+	}
+	const struct ptok *t = &pt[pi];
+	switch (t->kind) {
+	case PT_END:
+		return wi == d->nw && match_from(d, pt, np, pi + 1, wi, end);
+	case PT_GAP:
+		for (size_t k = 0; k <= t->gap && wi + k <= d->nw; k++)
+			if (match_from(d, pt, np, pi + 1, wi + k, end))
+				return 1;
+		return 0;
+	default:
+		if (wi < d->nw && word_is(d, wi, t->s, t->n) &&
+		    match_from(d, pt, np, pi + 1, wi + 1, end))
+			return 1;
+		return t->opt && match_from(d, pt, np, pi + 1, wi, end);
+	}
+}
+
+/* First match of pat starting at word `from` or later: its words are
+ * [*at, *end). 0 when none (or the pattern's language gate is closed). */
+static int find_phrase(const struct doc *d, const char *pat, size_t from, size_t *at,
+		       size_t *end)
+{
+	struct ptok pt[NLU_MAX_PTOK];
+
+	if (pat[0] == '@') {
+		if (strncmp(pat + 1, d->lang, 2) != 0 || d->lang[0] == '\0')
+			return 0;
+		pat += 3;
+	}
+	size_t np = ptok_parse(pat, pt);
+	if (np == 0)
+		return 0;
+	for (size_t wi = from; wi < d->nw; wi++)
+		if (match_from(d, pt, np, 0, wi, end)) {
+			*at = wi;
+			return 1;
+		}
+	return 0;
+}
+
+static int has_phrase(const struct doc *d, const char *pat)
+{
+	size_t at, end;
+	return find_phrase(d, pat, 0, &at, &end);
+}
+
+/* Does any pattern of a NULL-terminated list match? */
+static int any_phrase(const struct doc *d, const char *const *pats)
+{
+	for (; *pats; pats++)
+		if (has_phrase(d, *pats))
+			return 1;
+	return 0;
+}
+
+/* Does word wi (if it exists) match alternatives alts? */
+static int word_at_is(const struct doc *d, size_t wi, const char *alts)
+{
+	return wi < d->nw && word_is(d, wi, alts, strlen(alts));
+}
+
+/* ---- language ------------------------------------------------------- */
+
+/* Words that tell a language: 2 points for a word of one language only, 1
+ * for each language of a word two of them share. */
+static const char lang_en[] =
+	"my|the|i|is|it|to|and|order|refund|want|please|hi|hello|hey|thanks|thank|you|yes|where|"
+	"didnt|dont|arrived|broken|wrong|received|back|with|this|that|have|has|not|never|can|get|"
+	"need|help|what|your|money|item|did|was|for|of|human|good|morning|on|will|ill|im|be|are|if|"
+	"just|still|yet|about|from|at|but|they|we|got|there|would|should|could|when|how|why|its|me";
+static const char lang_pt[] =
+	"meu|minha|meus|minhas|nao|quero|obrigado|obrigada|voce|vc|chegou|dinheiro|um|do|da|com|eu|"
+	"sim|oi|ola|bom|boa|estorno|devolucao|ainda|recebi|quebrado|quebrada|veio|errado|cade|pra|"
+	"ja|tem|isso|pode|preciso|atendente|valeu|produto|mais|seu|sua|falar|foi|tudo|uma|mas|"
+	"quando|vou|estou|agora|sem|muito|ate|ta|obg|esse|essa|fazer|tenho|queria";
+static const char lang_es[] =
+	"mi|mis|quiero|gracias|llego|dinero|usted|devolucion|hola|el|la|los|las|un|una|con|"
+	"necesito|ayuda|buenos|buenas|roto|equivocado|recibi|todavia|ya|reembolsar|orden|tengo|es|"
+	"del|lo|hablar|persona|dale|donde|cuando|muchas|pero|producto|su|tu|voy|estoy|ahora|sin|"
+	"muy|hasta|mucho|hay|puedo|puede|le|este|esto|quisiera|llegado";
+static const char lang_pt_es[] = "pedido|reembolso|esta|que|de|para|por|favor|nunca|porque|como";
+
+/* "en", "pt" or "es" by the highest score; "" with no clue or a tie. */
+static void detect_lang(struct doc *d)
+{
+	static const struct {
+		const char *words;
+		unsigned en, pt, es;
+	} lists[] = {
+		{ lang_en, 2, 0, 0 }, { lang_pt, 0, 2, 0 }, { lang_es, 0, 0, 2 },
+		{ lang_pt_es, 0, 1, 1 }, { "no", 1, 0, 1 }, { "e|o", 0, 1, 0 }, { "si", 0, 0, 1 },
+	};
+	unsigned en = 0, pt = 0, es = 0;
+
+	for (size_t wi = 0; wi < d->nw; wi++)
+		for (size_t k = 0; k < RD_ARRAY_LEN(lists); k++)
+			if (word_at_is(d, wi, lists[k].words)) {
+				en += lists[k].en;
+				pt += lists[k].pt;
+				es += lists[k].es;
+				break;
+			}
+	memset(d->lang, 0, sizeof d->lang);
+	if (en > pt && en > es)
+		memcpy(d->lang, "en", 3);
+	else if (pt > en && pt > es)
+		memcpy(d->lang, "pt", 3);
+	else if (es > en && es > pt)
+		memcpy(d->lang, "es", 3);
+}
+
+/* ---- phrase tables ---------------------------------------------------
+ * Words are folded (no accents) and apostrophes inside words are gone:
+ * "não" is "nao", "don't" is "dont", "llegó" is "llego". */
+
+/* Words that name the refund or the money itself. */
+#define MONEY_WORDS "refund*|reembols*|estorn*|dinheiro|dinero|money|devolucion|devolucao|" \
+		    "reimburs*|pix|pagamento|plata|grana|valor"
+
+static const char *const human_pats[] = {
+	"talk|speak|chat|speaking|talking|connect|transfer|put ..1 to|with ..2 human|humans|person|"
+	"agent|agents|someone|somebody|representative|rep|manager|supervisor|operator|people|staff|"
+	"employee|attendant",
+	"real|live|actual ..1 person|human|agent|people|someone",
+	"want|need|get|give ..3 human|person|agent|representative|operator",
+	"human ..1 please|agent|being|support",
+	"operator|operador|atendente|atendentes|asesor",
+	"falar|conversar|fale|chamar|chama|falo|passa|passe|transferir|transfere ..1 com|para|pra|pro|"
+	"um|uma|o|a ..2 atendente|humano|humana|pessoa|gerente|supervisor|operador|alguem|"
+	"responsavel|funcionario|atendimento",
+	"atendimento humano",
+	"pessoa|persona real|humana",
+	"pessoa|persona de verdade|verdad",
+	"um|uma|algum|alguma|un|una humano|humana",
+	"quero|preciso|quiero|necesito ..2 humano|atendente|agente|asesor|operador|humana",
+	"hablar|habla|hablo|comunicarme|conversar|platicar|pasame|pasarme|comunicar ..1 con|a ..2 "
+	"persona|agente|humano|asesor|operador|representante|alguien|supervisor|encargado|ejecutivo",
+	NULL
+};
+
+/* Not every "no ... arrive" is about the refund: the object must follow
+ * closely, or "no llegó, quiero mi dinero" would read as a status question. */
+static const char *const status_pats[] = {
+	"where|wheres ..2 refund*|money|reimbursement",
+	"refund|reimbursement status|state|update|progress",
+	"status|update|updates|news|progress ..3 refund|reimbursement",
+	"did|have|has|didnt|havent you|u|they ..1 refund|refunded|reimburse|reimbursed",
+	"did|have|has|didnt you|u|they send|sent|process|processed|issue|issued|approve|approved ..2 "
+	"refund|money",
+	"when ..1 will|do|does|can|should|is ..3 refund|money|reimbursement",
+	"has|did|is|was my|the refund ..2 gone|go|been|processed|sent|approved|through|done|issued|"
+	"completed",
+	"refund|money ..2 yet",
+	"still ..3 waiting|no ..3 refund|money",
+	"havent|didnt|hasnt|never|not received|receive|get|got|gotten|seen|see my|the|any|a? "
+	"refund|money|reimbursement",
+	"refund|reimbursement|money ..2 not|hasnt|havent|didnt|isnt|never ..1 arrived|arrive|come|"
+	"came|showed|show|received|appeared|landed|here|hit|posted|shown",
+	"no refund|reimbursement ..3 yet|arrived|received|so",
+	"track|tracking ..2 refund",
+	"cade ..2 reembolso|estorno|dinheiro|devolucao|grana",
+	"onde ..1 esta|ta|anda ..2 reembolso|estorno|dinheiro|devolucao",
+	"status|situacao|andamento ..3 reembolso|estorno|devolucao",
+	"reembolso|estorno|dinheiro|devolucao ..3 caiu|cai|entrou|saiu|processado|aprovado|andamento",
+	"ja caiu|entrou|processaram|estornaram|reembolsaram",
+	"fizeram|fez|fazem ..2 estorno|reembolso",
+	"quando ..3 reembolso|estorno|dinheiro|devolucao",
+	"nao recebi|recebeu|caiu|chegou|entrou o|a|meu|minha? reembolso|estorno|dinheiro|devolucao",
+	"reembolso|estorno|dinheiro|devolucao ..2 nao ..1 chegou|caiu|entrou|recebi|apareceu",
+	"foi|foram|ja estornado|reembolsado|estornada|reembolsada|estornou|reembolsou",
+	"voces|vcs ..2 estornaram|reembolsaram|devolveram",
+	"donde ..2 reembolso|dinero|devolucion",
+	"estado ..3 reembolso|devolucion",
+	"cuando ..3 reembolso|dinero|devolucion",
+	"no ..1 recibido|recibi|llegado|llego mi|el|la? reembolso|dinero|devolucion",
+	"reembolso|dinero|devolucion ..2 no ..2 llegado|llego|llega|recibido|recibi|aparece|cae|cayo|"
+	"entrado|entro|aparecido",
+	"ya ..2 reembolsaron|reembolsado|devolvieron|procesaron",
+	"todavia|aun ..3 reembolso|devolucion",
+	"seguimiento ..2 reembolso|devolucion",
+	NULL
+};
+
+/* Refusing a refund is a "no", not a refund request. */
+static const char *const refund_no_pats[] = {
+	"dont|not|didnt|never want|need ..2 refund|reembolso|return|money",
+	"no refund|reembolso|estorno|devolucion please|needed|necesario|necessario|gracias|thanks|"
+	"obrigado|$",
+	"nao|no quero|quiero|preciso|necesito ..1 reembolso|estorno|devolucao|devolucion|dinheiro|"
+	"dinero|devolver",
+	"cancel*|cancela ..2 refund|reembolso|estorno|devolucion|devolucao|return",
+	"sem|sin reembolso|estorno|devolucao|devolucion",
+	NULL
+};
+
+/* A refund named only to be set aside: "a replacement, not a refund". */
+static const char *const refund_not_pats[] = {
+	"not a|an refund",
+	"instead|rather|vez|lugar|inves ..1 a|an|um|uma|un|una|o|el? refund|reembolso|estorno|"
+	"devolucion|devolucao",
+	NULL
+};
+
+static const char *const refund_pats[] = {
+	"refund*|refnud|refun|refnd|refudn|reufnd|rfund|refound|refunf|rufund|reimburs*",
+	"money|cash back",
+	"my money",
+	"return ..2 it|this|item|order|product|them|package|purchase",
+	"want|like|need ..2 return",
+	"send|give|pay ..2 back",
+	"reembols*|rembols*|reenbols*|reembolco|estorn*|ressarc*|devolucao|devolucoes|devolucion*|"
+	"reintegr*",
+	"devolver|devolve|devolva|devolvam|devolverme|devuelvan|devuelveme|devuelvame ..3 dinheiro|"
+	"valor|grana|dinero|plata|produto|producto|pedido|compra|item|articulo",
+	"dinheiro|dinero|grana|plata ..1 de volta|vuelta",
+	"devolverlo|devolverla|devolverlos|devolvelo|devolvela|devolver",
+	"quero|queria|quiero|quisiera ..2 dinheiro|grana|dinero|plata|devolver",
+	"charged|billed|cobrado|cobrada|cobraram|cobrou|cobraron|cobro|cobranca ..2 twice|double|"
+	"duplicate|duplicated|duplicada|duplicado|doble|indevida|indevido|duas|dos|2",
+	"double ..1 charged|charge|billed|billing",
+	NULL
+};
+
+static const char *const yes_pats[] = {
+	"yes|yep|yeah|yea|yup|yess|yesss|sure|confirm|confirmed|correct|absolutely|definitely|"
+	"certainly|proceed|thumbsup",
+	"please do", "go ahead", "do it", "sounds good", "of course",
+	"sim|simm|claro|pode|isso|confirmo|confirmado|confirma|bora|positivo|exato|correto|combinado",
+	"com certeza", "pode ser", "manda ver", "isso mesmo",
+	"si|dale|vale|perfecto|correcto|exacto|adelante|hazlo|listo|sale",
+	"de acuerdo", "por supuesto",
+	NULL
+};
+
+/* Weak acknowledgements: a yes, except next to a thanks ("ok, thanks"). */
+static const char *const ack_pats[] = {
+	"ok|okay|okey|okk|oki|k|kk|alright|fine|perfect|great|cool|awesome|perfeito|certo|beleza|"
+	"blz|bueno|bien|ta|tabom|entendi|entendido",
+	"tudo bem", "esta bien", "ta bom",
+	NULL
+};
+
+/* Affirmatives that contain a "no" word. */
+static const char *const yes_over_no_pats[] = {
+	"no problem|problemo|worries", "why not", "sem problema|problemas", "nao tem|ha problema",
+	"no hay problema", "sin problema|problemas", "por que|porque no", "claro que si",
+	NULL
+};
+
+/* "no" that abbreviates "number": "order no. 8421", "pedido n. 8421". */
+static const char *const abbrev_pats[] = {
+	"order|orders|pedido|orden|ordem|encomenda|number|numero no|n|nr|nro", NULL
+};
+
+static const char *const no_pats[] = {
+	"no|nope|nah|nao|nop|naum|not|dont|cancel|cancela|cancele|cancelar|cancelalo|negative|"
+	"nevermind|thumbsdown|jamais|jamas|nunca",
+	"never mind", "mejor no", "de jeito nenhum", "nem pensar", "de ninguna manera", "claro que no",
+	NULL
+};
+
+/* Words a short yes / no may carry without becoming something else. */
+static const char filler_words[] =
+	"please|pls|plz|thanks|thank|you|thx|ty|obrigado|obrigada|obg|valeu|vlw|gracias|muchas|mil|"
+	"por|favor|i|me|my|it|that|thats|this|is|its|do|go|ahead|just|now|then|so|and|e|y|o|a|the|"
+	"eu|yo|quero|quiero|want|fazer|faz|mesmo|ai|entao|agora|ahora|lo|la|el|que|meu|mi|bem|well|"
+	"uh|hmm|ah|oh|sir|senhor|senhora|moco|amigo|friend|tks|hi|oi|hola|all|good|right|exactly|"
+	"really|sorry|desculpa|perdon|esta|ya|tambem|tambien|also|too|can|way|more|mais|anymore|"
+	"thing|obrigadao|order|pedido|orden|number|numero";
+
+static const char *const thanks_pats[] = {
+	"thanks|thank|thx|thks|tks|tnx|ty|thankyou|cheers|obrigado|obrigada|obrigadao|obg|brigado|"
+	"brigada|valeu|vlw|agradeco|gracias|grax|agradezco|agradecido|agradecida|grato|grata",
+	NULL
+};
+
+static const char *const greeting_pats[] = {
+	"hi|hello|hey|hiya|howdy|hallo|helo|oi|oie|ola|hola|buenas|saludos|eai|opa|alo",
+	"good morning|afternoon|evening|day", "bom dia", "boa tarde|noite", "buenos dias",
+	"buen dia", "e ai",
+	NULL
+};
+
+static const char *const damaged_pats[] = {
+	"broken|broke|damaged|cracked|shattered|smashed|dented|torn|ripped|defective|faulty|busted",
+	"doesnt|dont|wont|isnt|not|stopped work|working",
+	"quebrado|quebrada|quebrados|quebradas|quebrou|danificado|danificada|danificados|"
+	"danificadas|amassado|amassada|rachado|rachada|rasgado|rasgada|defeito|defeituoso|"
+	"defeituosa|estragado|estragada|estragou",
+	"nao funciona|liga",
+	"roto|rotos|danado|danada|danados|danadas|estropeado|estropeada|defectuoso|defectuosa|"
+	"averiado|averiada|rajado|rajada",
+	"@es rota|rotas",
+	"no funciona|sirve|enciende",
+	NULL
+};
+
+static const char *const wrong_item_pats[] = {
+	"wrong item|items|size|color|colour|product|one|thing|model|order|package|article|version",
+	"sent|send|shipped|received|got|delivered ..2 wrong",
+	"not what i ordered|bought|purchased",
+	"veio|vieram|chegou|mandaram|enviaram|recebi ..2 errado|errada|errados|erradas|trocado|trocada",
+	"produto|item|tamanho|cor|modelo|pedido|numero|numeracao errado|errada|trocado|trocada",
+	"nao e o|oque ..1 eu? pedi|comprei",
+	"equivocado|equivocada|equivocados|equivocadas|incorrecto|incorrecta|incorrectos",
+	"no es lo ..1 que ..1 pedi|compre|ordene",
+	NULL
+};
+
+static const char *const not_described_pats[] = {
+	"not as described|advertised|pictured|shown|expected",
+	"different from|than|to ..2 photo|photos|picture|pictures|description|ad|advert|listing|"
+	"website|site|image|images|advertised|described",
+	"not what was|it ..1 advertised|described|shown",
+	"diferente do|da|de|das|dos ..2 anuncio|anunciado|foto|fotos|descricao|imagem|imagens|site",
+	"nao e|esta|era|veio ..1 como ..1 descrito|descrita|anunciado|anunciada|mostrado",
+	"nao corresponde",
+	"no es|esta|era|vino ..1 como ..2 describe|describia|describio|anunciaba|anunciado|descrito",
+	"diferente a|de|del ..2 foto|fotos|descripcion|anuncio|imagen|imagenes|publicacion",
+	"no corresponde",
+	NULL
+};
+
+static const char *const late_pats[] = {
+	"late|delayed|delay|delays",
+	"took|taking|takes ..2 long|forever",
+	"atrasado|atrasada|atrasou|atraso|atrasados|demorou|demorando",
+	"chegou|veio|entregue|entregaram|llego|vino|entregaron|entregado ..1 tarde",
+	"muito|muy|demasiado|bem ..1 tarde",
+	"retrasado|retrasada|retraso|retrasados|demoro|tardo|tardaron",
+	NULL
+};
+
+/* Checked against the words before them (see match_clear_of). */
+static const char *const missing_pats[] = {
+	"never|not|didnt|hasnt|havent|wasnt arrived|arrive|came|come|delivered|shipped|showed|here",
+	"never|not|didnt|havent|hasnt received|receive|get|got|gotten it|anything|them|$",
+	"never|not|didnt|havent|hasnt received|receive|get|got|gotten my|the|an|any|a? order|package|"
+	"parcel|item|product|delivery|shipment|purchase|stuff",
+	"lost|missing",
+	"nao|nunca ..1 chegou|chegaram|veio|entregue|entregaram|entregou",
+	"nao|nunca ..1 recebi|recebemos|recebido $",
+	"nao|nunca ..1 recebi|recebemos|recebido o|a|meu|minha|os|as|meus|minhas? produto|pedido|"
+	"encomenda|pacote|item|compra|nada|mercadoria|produtos|itens|entrega",
+	"extraviado|extraviada|extraviou|sumiu|perdido|perdida|perderam|extravio|perdio|perdieron",
+	"no|nunca ..1 llego|llegaron|llegado|entregaron|entregado|vino",
+	"no|nunca ..2 recibi|recibido $",
+	"no|nunca ..2 recibi|recibido el|la|mi|los|las|mis? pedido|paquete|producto|compra|articulo|"
+	"nada|envio|orden",
+	"no lo|la|los|las recibi|recibo|he",
+	NULL
+};
+
+/* A bare "tarde" is late, but not in "boa tarde", "mais tarde", "por la tarde". */
+static const char *const tarde_pats[] = { "tarde", NULL };
+#define NOT_LATE_TARDE "boa|buena|la|de|da|a|na|esta|essa|por|pela|una|uma|toda|cada|mais|mas|" \
+		       "otra|outra"
+
+static const char *const changed_mind_pats[] = {
+	"changed|change my|of ..1 mind",
+	"dont|not ..1 want|need ..2 anymore|more",
+	"no longer want|need",
+	"nao quero|preciso ..1 mais $",
+	"nao quero|preciso ..1 mais o|a|os|as|isso|esse|essa|ele|ela|produto|item|pedido",
+	"desisti|desistir|desisto|arrependi|arrependido|arrependida|arrepenti|arrepentido|arrepentida",
+	"mudei de ideia|opiniao",
+	"ya no ..1 lo|la|los|las? quiero|necesito",
+	"cambie de opinion|idea",
+	"ja nao quero|preciso",
+	NULL
+};
+
+static const char *const injection_pats[] = {
+	"ignore|ignora|ignorar|disregard|forget|esqueca|esquece|esquecer|olvida|olvide|olvidar|"
+	"bypass|skip|override ..3 rule|rules|instruction|instructions|policy|policies|prompt|prompts|"
+	"guidelines|limits|regra|regras|instrucao|instrucoes|politica|politicas|limite|limites|regla|"
+	"reglas|instruccion|instrucciones|restricciones|restricoes",
+	"disregard|override|jailbreak|jailbroken|sudo",
+	"you are now", "youre now", "voce|vc agora e|sera", "agora voce|vc e", "ahora eres|seras",
+	"system ..1 prompt|message|instructions", "prompt do|del sistema",
+	"as|como an|a|um|uma|un|una|the|o|el? admin|administrator|developer|dev|root|sysadmin|"
+	"administrador|desenvolvedor|desarrollador|programador",
+	"i|im|sou|soy am? the|a|an|o|el|um|uma|un|una? admin|administrator|developer|administrador|"
+	"desenvolvedor|desarrollador",
+	"developer|dev|admin|god|debug mode", "modo desenvolvedor|desarrollador|admin|administrador|debug",
+	"act|acting as if|a|an|my|the|though", "pretend you|to|that|youre", "finja|finge|finjas que",
+	"new|novas|nuevas|nova|nueva instructions|instruction|instrucoes|instrucao|instrucciones|"
+	"instruccion|rules|regras|reglas|regra|regla",
+	NULL
+};
+
+/* A payout destination the customer names ("refund it to my wallet"). */
+static const char dest_pat[] =
+	"refund*|reembols*|estorn*|devolv*|devuelv*|send|sent|envie|enviar|envia|enviem|manda|mande|"
+	"mandar|mandem|deposit*|pay|pague|paga|transfer*|transfir*|transfier*|wire|pix|credit* ..4 "
+	"to|into|para|pra|pro|na|no|en|al|a|on ..3 account|acct|wallet|card|iban|pix|conta|carteira|"
+	"cartao|cuenta|billetera|tarjeta|paypal|chave|clabe|cbu|cvu|alias|btc|bitcoin|crypto|cripto|"
+	"usdt|venmo|zelle|cashapp|revolut|nubank|mercadopago";
+
+/* Money sent to something named by a number (an account, a pix key). */
+static const char transfer_pat[] =
+	"refund*|reembols*|estorn*|transfer*|transfir*|transfier*|wire|send|envie|envia|manda|mande|"
+	"deposit* ..4 to|into|para|pra|al";
+
+static const char *const chargeback_pats[] = {
+	"chargeback*|contracargo*",
+	"charge ..1 back",
+	"dispute ..3 bank|card|credit|charge|paypal|visa|mastercard|amex|issuer|transaction|payment",
+	"open|file|opening|filing|raise|start|initiate|submit ..2 dispute|disputes",
+	"call|contact|calling|report ..3 bank",
+	"contestar|contesto|contestarei|contestacao|contestando|contestei ..3 banco|operadora|cartao|"
+	"compra|cobranca|fatura|visa|mastercard|nubank",
+	"abrir|abro|abrirei|abri|vou ..2 disputa|contestacao",
+	"reclamar|reclamo|reclamare|quejarme|queja|denunciar ..2 al|a|con|ante|en ..2 banco|tarjeta|"
+	"emisor",
+	"disputa ..3 banco|tarjeta|cartao|bank",
+	"desconocer|desconocere|desconozco ..2 cargo|compra|cobro",
+	"ligar|ligarei|llamar|llamare ..2 banco",
+	NULL
+};
+
+/* Payment words that let a bare number be an amount (see nlu_entities.c). */
+static const char payment_pat[] =
+	"paid|pay|paguei|pague|pago|charged|cobrado|cobraram|cobraron|cost|costs|custou|costo";
+
+/* ---- classification ------------------------------------------------- */
+
+/* No punctuation between words a < b? */
+static int same_clause(const struct doc *d, size_t a, size_t b)
+{
+	for (size_t c = d->w[a].off + d->w[a].len; c < d->w[b].off; c++)
+		if (memchr(".,;!?", d->low[c], 5))
+			return 0;
+	return 1;
+}
+
+/* Is there a match of one of pats without any of the words `before` among
+ * the nback words in front of it, in the same clause? "my refund never
+ * arrived" is no parcel gone missing, "boa tarde" no late delivery; but in
+ * "devolver el dinero? el paquete nunca llegó" the parcel is missing. */
+static int match_clear_of(const struct doc *d, const char *const *pats, const char *before,
+			  size_t nback)
+{
+	for (; *pats; pats++) {
+		size_t from = 0, at, end;
+		while (find_phrase(d, *pats, from, &at, &end)) {
+			int seen = 0;
+			for (size_t k = at >= nback ? at - nback : 0; k < at; k++)
+				seen |= word_at_is(d, k, before) && same_clause(d, k, at);
+			if (!seen)
+				return 1;
+			from = at + 1;
+		}
+	}
+	return 0;
+}
+
+/* The most actionable reason named; REASON_NONE when none. */
+static enum reason find_reason(const struct doc *d)
+{
+	if (any_phrase(d, damaged_pats))
+		return REASON_DAMAGED;
+	if (any_phrase(d, wrong_item_pats))
+		return REASON_WRONG_ITEM;
+	if (any_phrase(d, not_described_pats))
+		return REASON_NOT_AS_DESCRIBED;
+	if (match_clear_of(d, missing_pats, MONEY_WORDS, 3))
+		return REASON_MISSING;
+	if (any_phrase(d, late_pats) || match_clear_of(d, tarde_pats, NOT_LATE_TARDE, 1))
+		return REASON_LATE;
+	if (any_phrase(d, changed_mind_pats))
+		return REASON_CHANGED_MIND;
+	return REASON_NONE;
+}
+
+/* How many digits word wi holds. */
+static size_t word_digits(const struct doc *d, size_t wi)
+{
+	size_t n = 0;
+	for (size_t c = 0; c < d->w[wi].len; c++)
+		n += d->low[d->w[wi].off + c] >= '0' && d->low[d->w[wi].off + c] <= '9';
+	return n;
+}
+
+/* A payout destination the customer names: a kind of account ("to my
+ * wallet", unless it is the original one: "to the same card") or an account
+ * number ("transfer it to 12345-6"). */
+static int destination_named(const struct doc *d)
+{
+	size_t from = 0, at, end;
+
+	while (find_phrase(d, dest_pat, from, &at, &end)) {
+		int original = 0;
+		for (size_t k = end >= 4 ? end - 4 : 0; k + 1 < end; k++)
+			original |= word_at_is(d, k, "original|same|mesmo|mesma|mismo|misma|usual");
+		if (!original)
+			return 1;
+		from = at + 1;
+	}
+	for (from = 0; find_phrase(d, transfer_pat, from, &at, &end); from = at + 1)
+		for (size_t k = end; k < end + 2 && k < d->nw; k++)
+			if (word_digits(d, k) >= NLU_ACCOUNT_DIGITS)
+				return 1;
+	return 0;
+}
+
+enum { COV_OVER = 1, COV_YES = 2, COV_ACK = 4, COV_NO = 8, COV_ABBR = 16 };
+
+/* Mark in cov[] (one per word) the words of every match of pats with bit,
+ * skipping matches that overlap words already marked with any of skip.
+ * Returns 1 when something was marked. */
+static int cover(const struct doc *d, const char *const *pats, uint8_t *cov, uint8_t bit,
+		 uint8_t skip)
+{
+	int hit = 0;
+
+	for (; *pats; pats++) {
+		size_t from = 0, at, end;
+		while (find_phrase(d, *pats, from, &at, &end)) {
+			int clash = 0;
+			for (size_t k = at; k < end; k++)
+				clash |= (cov[k] & skip) != 0;
+			if (!clash && end > at) {
+				for (size_t k = at; k < end; k++)
+					cov[k] |= bit;
+				hit = 1;
+			}
+			from = at + 1;
+		}
+	}
+	return hit;
+}
+
+/* A short reply to a question: YES, NO, THANKS ("ok, thanks") or OTHER.
+ * Every word must be part of the answer or a filler, but one unknown word
+ * is forgiven ("sim moça", "no way"): "not sure what to do" stays OTHER. */
+static enum intent short_answer(const struct doc *d)
+{
+	uint8_t cov[NLU_SHORT] = { 0 };
+
+	if (d->nw == 0 || d->nw > NLU_SHORT)
+		return INTENT_OTHER;
+	if (d->nw == 1 && word_at_is(d, 0, "s|y"))
+		return INTENT_YES;
+	if (d->nw == 1 && word_at_is(d, 0, "n"))
+		return INTENT_NO;
+	int over = cover(d, yes_over_no_pats, cov, COV_OVER, 0);
+	int yes = cover(d, yes_pats, cov, COV_YES, 0);
+	int ack = cover(d, ack_pats, cov, COV_ACK, 0);
+	cover(d, abbrev_pats, cov, COV_ABBR, 0);
+	int no = cover(d, no_pats, cov, COV_NO, COV_OVER | COV_ABBR);
+	unsigned unknown = 0;
+	for (size_t k = 0; k < d->nw; k++) /* an order number is no change of subject */
+		if (!cov[k] && !word_at_is(d, k, filler_words) && !word_digits(d, k))
+			unknown++;
+	if (no && unknown <= 1)
+		return INTENT_NO;
+	if ((over || yes || ack) && unknown <= 1 && (!d->question || over)) {
+		if (!over && !yes && any_phrase(d, thanks_pats))
+			return INTENT_THANKS;
+		return INTENT_YES;
+	}
+	return INTENT_OTHER;
+}
+
+static enum intent classify(const struct doc *d, enum reason r)
+{
+	if (any_phrase(d, human_pats))
+		return INTENT_HUMAN;
+	if (any_phrase(d, status_pats))
+		return INTENT_STATUS;
+	if (any_phrase(d, refund_no_pats))
+		return INTENT_NO;
+	if (!any_phrase(d, refund_not_pats) &&
+	    (any_phrase(d, refund_pats) || r == REASON_DAMAGED || r == REASON_WRONG_ITEM ||
+	     r == REASON_NOT_AS_DESCRIBED || r == REASON_MISSING))
+		return INTENT_REFUND;
+	enum intent a = short_answer(d);
+	if (a != INTENT_OTHER)
+		return a;
+	if (any_phrase(d, thanks_pats))
+		return INTENT_THANKS;
+	if (r == REASON_NONE && any_phrase(d, greeting_pats))
+		return INTENT_GREETING; /* "boa tarde, chegou atrasado" says more */
+	return INTENT_OTHER;
+}
+
+void nlu_understand(const char *text, struct understanding *out)
+{
+	struct doc d;
+
+	memset(out, 0, sizeof *out);
+	doc_build(&d, text ? text : "");
+	detect_lang(&d);
+	memcpy(out->lang, d.lang, sizeof out->lang);
+	out->reason = find_reason(&d);
+	out->intent = classify(&d, out->reason);
+	out->injection = any_phrase(&d, injection_pats) || destination_named(&d);
+	out->chargeback_threat = any_phrase(&d, chargeback_pats);
+	int money_ctx = out->intent == INTENT_STATUS || any_phrase(&d, refund_pats) ||
+			any_phrase(&d, refund_no_pats) || has_phrase(&d, payment_pat);
+	nlu_scan_entities(d.low, d.cased, d.len, money_ctx, out);
+}
+
+const char *intent_name(enum intent i)
+{
+	static const char *const names[] = {
+		[INTENT_OTHER] = "other", [INTENT_REFUND] = "refund_request",
+		[INTENT_STATUS] = "refund_status", [INTENT_HUMAN] = "human", [INTENT_YES] = "yes",
+		[INTENT_NO] = "no", [INTENT_GREETING] = "greeting", [INTENT_THANKS] = "thanks",
+	};
+	return (unsigned)i < RD_ARRAY_LEN(names) ? names[i] : "other";
+}
+
+const char *reason_name(enum reason r)
+{
+	static const char *const names[] = {
+		[REASON_NONE] = "", [REASON_DAMAGED] = "damaged", [REASON_WRONG_ITEM] = "wrong_item",
+		[REASON_NOT_AS_DESCRIBED] = "not_as_described", [REASON_LATE] = "late",
+		[REASON_MISSING] = "missing", [REASON_CHANGED_MIND] = "changed_mind",
+	};
+	return (unsigned)r < RD_ARRAY_LEN(names) ? names[r] : "";
+}
