@@ -54,21 +54,6 @@ static const struct rscript seal_script = {
 	"return 'set'\n",
 };
 
-static enum rd_err read_seq(redisContext *rc, const char *key, long long *out)
-{
-	redisReply *r = NULL;
-	enum rd_err e = RD_OK;
-	const char *get[] = { "GET", key };
-
-	if ((e = rscript_cmd(rc, 2, get, &r)) != RD_OK)
-		return e;
-	*out = 0;
-	if (r->type != REDIS_REPLY_NIL && rscript_int(r, out) != RD_OK)
-		e = RD_EREDIS;
-	freeReplyObject(r);
-	return e;
-}
-
 enum rd_err creditnote_issue(redisContext *rc, const struct credit_note_req *req,
 			     char *number_out, size_t n, int *created)
 {
@@ -87,7 +72,7 @@ enum rd_err creditnote_issue(redisContext *rc, const struct credit_note_req *req
 		return e;
 	snprintf(amount, sizeof amount, "%lld", (long long)req->amount);
 	snprintf(issued, sizeof issued, "%lld", (long long)req->issued_at);
-	if ((e = read_seq(rc, kseq, &seq)) != RD_OK)
+	if ((e = rscript_counter(rc, kseq, &seq)) != RD_OK)
 		return e;
 
 	for (int attempt = 0; attempt < CN_RETRIES; attempt++) {
@@ -102,25 +87,15 @@ enum rd_err creditnote_issue(redisContext *rc, const struct credit_note_req *req
 		if ((e = rscript_run(rc, &issue_script, RD_ARRAY_LEN(keys), keys,
 				     RD_ARRAY_LEN(args), args, &r)) != RD_OK)
 			return e;
-		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-		    rscript_str(r->element[0], word, sizeof word) != RD_OK) {
-			freeReplyObject(r);
-			return RD_EREDIS;
-		}
-		if (strcmp(word, "retry") == 0) {
-			e = rscript_int(r->element[1], &seq) == RD_OK ? RD_OK : RD_EREDIS;
-			freeReplyObject(r);
-			if (e != RD_OK)
-				return e;
-			continue;
-		}
-		e = rscript_str(r->element[1], number_out, n);
-		if (e == RD_EPROTO)
-			e = RD_EREDIS;
-		else if (e == RD_OK)
-			*created = strcmp(word, "created") == 0;
+		int retry;
+		e = rscript_numbered(r, word, sizeof word, number_out, n, &seq, &retry);
 		freeReplyObject(r);
-		return e;
+		if (e != RD_OK)
+			return e;
+		if (retry)
+			continue;
+		*created = strcmp(word, "created") == 0;
+		return RD_OK;
 	}
 	LOG_W("creditnote", "seq_contention", "gave up after %d attempts", CN_RETRIES);
 	return RD_EUNAVAIL;

@@ -45,21 +45,6 @@ static const struct rscript open_script = {
 	"return {'created', ARGV[3]}\n",
 };
 
-static enum rd_err read_seq(redisContext *rc, long long *out)
-{
-	redisReply *r = NULL;
-	enum rd_err e;
-	const char *get[] = { "GET", "rd:ticket:seq" };
-
-	if ((e = rscript_cmd(rc, 2, get, &r)) != RD_OK)
-		return e;
-	*out = 0;
-	if (r->type != REDIS_REPLY_NIL && rscript_int(r, out) != RD_OK)
-		e = RD_EREDIS;
-	freeReplyObject(r);
-	return e;
-}
-
 enum rd_err review_open(redisContext *rc, const struct ticket_req *req, char *id_out,
 			size_t n, int *created)
 {
@@ -74,7 +59,7 @@ enum rd_err review_open(redisContext *rc, const struct ticket_req *req, char *id
 		return RD_EINVAL;
 	snprintf(amount, sizeof amount, "%lld", (long long)req->amount);
 	snprintf(createdat, sizeof createdat, "%lld", (long long)req->created_at);
-	if ((e = read_seq(rc, &seq)) != RD_OK)
+	if ((e = rscript_counter(rc, "rd:ticket:seq", &seq)) != RD_OK)
 		return e;
 
 	for (int attempt = 0; attempt < REVIEW_RETRIES; attempt++) {
@@ -101,25 +86,15 @@ enum rd_err review_open(redisContext *rc, const struct ticket_req *req, char *id
 		if ((e = rscript_run(rc, &open_script, RD_ARRAY_LEN(keys), keys,
 				     RD_ARRAY_LEN(args), args, &r)) != RD_OK)
 			return e;
-		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-		    rscript_str(r->element[0], word, sizeof word) != RD_OK) {
-			freeReplyObject(r);
-			return RD_EREDIS;
-		}
-		if (strcmp(word, "retry") == 0) {
-			e = rscript_int(r->element[1], &seq) == RD_OK ? RD_OK : RD_EREDIS;
-			freeReplyObject(r);
-			if (e != RD_OK)
-				return e;
-			continue;
-		}
-		e = rscript_str(r->element[1], id_out, n);
-		if (e == RD_EPROTO)
-			e = RD_EREDIS;
-		else if (e == RD_OK)
-			*created = strcmp(word, "created") == 0;
+		int retry;
+		e = rscript_numbered(r, word, sizeof word, id_out, n, &seq, &retry);
 		freeReplyObject(r);
-		return e;
+		if (e != RD_OK)
+			return e;
+		if (retry)
+			continue;
+		*created = strcmp(word, "created") == 0;
+		return RD_OK;
 	}
 	LOG_W("review", "seq_contention", "gave up after %d attempts", REVIEW_RETRIES);
 	return RD_EUNAVAIL;

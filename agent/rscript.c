@@ -145,3 +145,34 @@ enum rd_err rscript_str(const redisReply *r, char *buf, size_t n)
 	buf[r->len] = '\0';
 	return RD_OK;
 }
+
+enum rd_err rscript_counter(redisContext *rc, const char *key, long long *out)
+{
+	redisReply *r = NULL;
+	const char *get[] = { "GET", key };
+	enum rd_err e = rscript_cmd(rc, 2, get, &r);
+
+	if (e != RD_OK)
+		return e;
+	*out = 0;
+	if (r->type != REDIS_REPLY_NIL && rscript_int(r, out) != RD_OK)
+		e = RD_EREDIS;
+	freeReplyObject(r);
+	return e;
+}
+
+enum rd_err rscript_numbered(const redisReply *r, char *word, size_t wn, char *value, size_t vn,
+			     long long *seq, int *retry)
+{
+	*retry = 0;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    rscript_str(r->element[0], word, wn) != RD_OK)
+		return RD_EREDIS;
+	if (strcmp(word, "retry") == 0) {
+		*retry = 1;
+		return rscript_int(r->element[1], seq) == RD_OK ? RD_OK : RD_EREDIS;
+	}
+	if (value && rscript_str(r->element[1], value, vn) != RD_OK)
+		return RD_EREDIS;
+	return RD_OK;
+}

@@ -51,4 +51,17 @@ enum rd_err rscript_int(const redisReply *r, long long *out) RD_WUR;
  * is not a string or holds a NUL, RD_ELIMIT if it does not fit. */
 enum rd_err rscript_str(const redisReply *r, char *buf, size_t n) RD_WUR;
 
+/* Read a counter key; an absent key is 0. RD_EREDIS on failure or a
+ * non-integer value. */
+enum rd_err rscript_counter(redisContext *rc, const char *key, long long *out) RD_WUR;
+
+/* Numbered inserts (credit notes, tickets, sandbox refunds) propose the next
+ * number from rscript_counter and let the script take it only if the
+ * counter has not moved; the script answers {"retry", current counter} or
+ * {word, value}. Split such a reply: *retry = 1 with *seq updated, or word
+ * and value copied (value may be NULL to skip it). RD_EREDIS on any other
+ * shape. Borrows r. */
+enum rd_err rscript_numbered(const redisReply *r, char *word, size_t wn, char *value, size_t vn,
+			     long long *seq, int *retry) RD_WUR;
+
 #endif

@@ -110,22 +110,6 @@ static enum rd_err sandbox_status(void *ctx, redisContext *rc, const char *provi
 	return err;
 }
 
-/* Read the last refund number so the script can name the next refund. */
-static enum rd_err current_seq(redisContext *rc, long long *out)
-{
-	redisReply *r = NULL;
-	enum rd_err err = RD_OK;
-	const char *get[] = { "GET", "rd:sandbox:seq" };
-
-	if (rscript_cmd(rc, 2, get, &r) != RD_OK)
-		return RD_EREDIS;
-	*out = 0;
-	if (r->type != REDIS_REPLY_NIL && rscript_int(r, out) != RD_OK)
-		err = RD_EREDIS;
-	freeReplyObject(r);
-	return err;
-}
-
 /* Create the refund once per idempotency key (rails.h). */
 static enum rd_err sandbox_refund(void *ctx, redisContext *rc, const struct rail_refund_req *req,
 				  struct rail_refund_res *res)
@@ -147,7 +131,7 @@ static enum rd_err sandbox_refund(void *ctx, redisContext *rc, const struct rail
 						      : (long long)req->payment_total);
 	snprintf(amount, sizeof amount, "%lld", (long long)req->amount);
 	snprintf(created, sizeof created, "%lld", (long long)(now_ms() / 1000));
-	if (current_seq(rc, &seq) != RD_OK)
+	if (rscript_counter(rc, "rd:sandbox:seq", &seq) != RD_OK)
 		return unavailable(res);
 
 	for (int attempt = 0; attempt < SANDBOX_RETRIES; attempt++) {
@@ -163,13 +147,9 @@ static enum rd_err sandbox_refund(void *ctx, redisContext *rc, const struct rail
 		if (rscript_run(rc, &refund_script, RD_ARRAY_LEN(keys), keys, RD_ARRAY_LEN(args),
 				args, &r) != RD_OK)
 			return unavailable(res);
-		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-		    rscript_str(r->element[0], word, sizeof word) != RD_OK) {
-			freeReplyObject(r);
-			return unavailable(res);
-		}
-		if (strcmp(word, "retry") == 0) {
-			enum rd_err e = rscript_int(r->element[1], &seq);
+		int retry;
+		enum rd_err e = rscript_numbered(r, word, sizeof word, NULL, 0, &seq, &retry);
+		if (e != RD_OK || retry) {
 			freeReplyObject(r);
 			if (e != RD_OK)
 				return unavailable(res);
