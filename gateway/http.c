@@ -163,7 +163,11 @@ void http_await(struct http_exchange *ex, int64_t timeout_ms,
 
 void http_push_deliver(const char *key, const char *payload, size_t len)
 {
-	for (struct http_exchange *ex = await_tab[hash_key(key)]; ex; ex = ex->await_next) {
+	/* every exchange parked on the key gets it (a resend of a message that
+	 * is still being answered waits on the same key as the original) */
+	struct http_exchange *ex, *next;
+	for (ex = await_tab[hash_key(key)]; ex; ex = next) {
+		next = ex->await_next; /* await_finish unlinks ex only */
 		if (strcmp(ex->await_key, key) != 0)
 			continue;
 		if (ex->awaiting) {
@@ -176,7 +180,6 @@ void http_push_deliver(const char *key, const char *payload, size_t len)
 				ex->pushed_len = len;
 			}
 		}
-		return;
 	}
 }
 

@@ -18,7 +18,8 @@ static void healthz(void *ctx, struct http_exchange *ex)
 static void readyz(void *ctx, struct http_exchange *ex)
 {
 	(void)ctx;
-	if (atomic_load(&gw.redis_ok) && !atomic_load(&gw.stopping))
+	/* the store thread's Redis answers, and pushes (replies) can reach us */
+	if (atomic_load(&gw.redis_ok) && bus_ready() && !atomic_load(&gw.stopping))
 		http_respond(ex, 200, "text/plain", "ready\n", 6);
 	else
 		http_respond(ex, 503, "text/plain", "redis unavailable\n", 18);

@@ -105,3 +105,29 @@ def test_missing_template_stops_start_up(gateway, tmp_path):
     r = run_cli("serve", config=gw)
     assert r.returncode != 0
     assert "es/refunded.txt" in r.stderr
+
+
+def test_a_resend_while_the_original_is_in_flight_gets_the_same_answer(gateway, redis_server):
+    redis = redis_server.client
+    gw = gateway()
+    import_demo_orders(gw)
+    redis.set("rd:lock:{test:alex}", "held-by-test", px=30000)  # the agent cannot finish yet
+    results = {}
+
+    def send(name):
+        results[name] = gw.send("alex", "refund for order 1001", message_id="m-twice")
+
+    first = threading.Thread(target=send, args=("first",))
+    first.start()
+    wait_for(lambda: redis.exists("rd:dedupe:test:m-twice"), 5, what="the first copy stored")
+    second = threading.Thread(target=send, args=("second",))
+    second.start()
+    wait_for(lambda: redis.xpending("rd:inbound", "agents")["pending"] == 1, 5,
+             what="the worker to hold the message")
+    redis.delete("rd:lock:{test:alex}")
+    first.join(10)
+    second.join(10)
+    a, b = results["first"], results["second"]
+    assert a.status_code == 200 and b.status_code == 200, (a.text, b.text)
+    assert a.json()["replies"] == b.json()["replies"]
+    assert redis.xlen("rd:inbound") == 1 and redis.xlen("rd:outbox") == 1
