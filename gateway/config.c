@@ -12,7 +12,7 @@
  *    (multi-line values), is reported as such rather than as "set twice".
  * inih still treats " ;" as the start of a comment, inside values too: the
  * shipped config.ini says so, and secrets are best given as REDRESS_* env. */
-#include "gateway/config.h"
+#include "gateway/config_int.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -26,183 +26,7 @@
 
 #include <ini.h>
 
-enum ctype {
-	T_STRING,   /* char[size]; too long is an error */
-	T_BOOL,     /* int 0/1: true/false, yes/no, on/off, 1/0 */
-	T_INT,      /* int in [min, max] */
-	T_MS,       /* int, milliseconds, in [min, max] */
-	T_SIZE,     /* size_t bytes in [min, max]: "3145728", "4KiB", "3MiB" */
-	T_LOGLEVEL, /* enum log_level */
-	T_MONEY,    /* struct money_list: "USD 75.00, EUR 70.00" */
-	T_STRLIST,  /* char[max_items][size] + size_t count: "en, pt-BR, es" */
-	T_RATIO,    /* double in [0, 1] */
-	T_LISTEN,   /* char[size]: "127.0.0.1:8080", "[::1]:8080" */
-};
 
-/* Extra rule for a string or for each item of a list: NULL when fine, else
- * the reason (static text). */
-typedef const char *(*check_fn)(const char *v);
-
-struct centry {
-	const char *section;
-	const char *key;
-	enum ctype type;
-	size_t off;        /* offsetof(struct config, field) */
-	size_t size;       /* T_STRING/T_LISTEN: sizeof field; T_STRLIST: sizeof one item */
-	size_t count_off;  /* T_STRLIST: offsetof the size_t item count */
-	size_t max_items;  /* T_STRLIST: capacity of the array */
-	long long min;     /* T_INT/T_MS/T_SIZE: range; T_STRLIST: fewest items */
-	long long max;
-	check_fn check;    /* T_STRING/T_STRLIST: optional */
-	const char *def;   /* default, as it would be written in config.ini */
-	const char *doc;   /* one line, for people */
-};
-
-/* ---- value checks ---------------------------------------------------- */
-
-static const char *check_nonempty(const char *v)
-{
-	return *v ? NULL : "must not be empty";
-}
-
-static const char *check_locale(const char *v)
-{
-	int ok = isalpha((unsigned char)v[0]);
-	for (; ok && *v; v++)
-		ok = isalnum((unsigned char)*v) || *v == '-';
-	return ok ? NULL : "expected a locale like en or pt-BR";
-}
-
-static const char *check_ident(const char *v)
-{
-	if (!*v)
-		return "expected a name like final_sale";
-	for (; *v; v++)
-		if (!islower((unsigned char)*v) && !isdigit((unsigned char)*v) && *v != '_')
-			return "expected lower-case names like final_sale";
-	return NULL;
-}
-
-static const char *check_redis_url(const char *v)
-{
-	if ((strncmp(v, "redis://", 8) == 0 && v[8]) || (strncmp(v, "unix://", 7) == 0 && v[7]))
-		return NULL;
-	return "expected redis://host:port/db or unix:///path/redis.sock?db=0";
-}
-
-static const char *check_store(const char *v)
-{
-	return strcmp(v, "redis") == 0 ? NULL : "only \"redis\" is supported for now";
-}
-
-static int is_secret(const struct centry *e)
-{
-	return strstr(e->key, "key") || strstr(e->key, "secret") || strstr(e->key, "token");
-}
-
-/* Field offsets, checked against the type the entry parses into: a table line
- * pointing at the wrong kind of field does not compile. */
-#define CF(f) (((struct config *)0)->f)
-#define OFF(f, T) _Generic(CF(f), T: offsetof(struct config, f))
-#define STR(s, k, f, chk, d, h) { .section = s, .key = k, .type = T_STRING, \
-	.off = OFF(f, char *), .size = sizeof CF(f), .check = chk, .def = d, .doc = h }
-#define LISTEN(s, k, f, d, h) { .section = s, .key = k, .type = T_LISTEN, \
-	.off = OFF(f, char *), .size = sizeof CF(f), .def = d, .doc = h }
-#define BOOL(s, k, f, d, h) { .section = s, .key = k, .type = T_BOOL, \
-	.off = OFF(f, int), .def = d, .doc = h }
-#define INT(s, k, f, lo, hi, d, h) { .section = s, .key = k, .type = T_INT, \
-	.off = OFF(f, int), .min = lo, .max = hi, .def = d, .doc = h }
-#define MS(s, k, f, lo, hi, d, h) { .section = s, .key = k, .type = T_MS, \
-	.off = OFF(f, int), .min = lo, .max = hi, .def = d, .doc = h }
-#define SIZE(s, k, f, lo, hi, d, h) { .section = s, .key = k, .type = T_SIZE, \
-	.off = OFF(f, size_t), .min = lo, .max = hi, .def = d, .doc = h }
-#define LEVEL(s, k, f, d, h) { .section = s, .key = k, .type = T_LOGLEVEL, \
-	.off = OFF(f, enum log_level), .def = d, .doc = h }
-#define MONEY(s, k, f, d, h) { .section = s, .key = k, .type = T_MONEY, \
-	.off = OFF(f, struct money_list), .def = d, .doc = h }
-#define RATIO(s, k, f, d, h) { .section = s, .key = k, .type = T_RATIO, \
-	.off = OFF(f, double), .def = d, .doc = h }
-#define LIST(s, k, f, n, least, chk, d, h) { .section = s, .key = k, .type = T_STRLIST, \
-	.off = offsetof(struct config, f), .size = sizeof CF(f)[0], \
-	.count_off = OFF(n, size_t), .max_items = RD_ARRAY_LEN(CF(f)), .min = least, \
-	.check = chk, .def = d, .doc = h }
-
-#define MiB (1024LL * 1024)
-
-static const struct centry entries[] = {
-	LISTEN("gateway", "listen", gateway.listen, "127.0.0.1:8080",
-	       "HTTP listen address, host:port ([v6]:port for IPv6)"),
-	INT("gateway", "workers", gateway.workers, 1, 64, "2", "agent worker threads"),
-	INT("gateway", "senders", gateway.senders, 1, 32, "1", "outbox sender threads"),
-	MS("gateway", "claim_idle_ms", gateway.claim_idle_ms, 1000, 86400000, "30000",
-	   "reclaim pending stream entries idle this long, ms"),
-	MS("gateway", "drain_timeout_ms", gateway.drain_timeout_ms, 0, 600000, "10000",
-	   "on SIGTERM, longest wait for in-flight work, ms"),
-	SIZE("gateway", "max_body_bytes", gateway.max_body_bytes, 1024, 256 * MiB, "3MiB",
-	     "request body cap, bytes (KiB/MiB/GiB suffixes accepted)"),
-	LEVEL("gateway", "log_level", gateway.log_level, "info", "debug | info | warn | error"),
-
-	STR("redis", "url", redis.url, check_redis_url, "redis://127.0.0.1:6379/0",
-	    "redis://host:port/db or unix:///path/redis.sock?db=0"),
-	MS("redis", "timeout_ms", redis.timeout_ms, 1, 600000, "2000",
-	   "connect and command timeout, ms"),
-
-	BOOL("test_channel", "enabled", test_channel.enabled, "true",
-	     "serve POST /v1/test/messages"),
-	STR("test_channel", "api_key", test_channel.api_key, NULL, "",
-	    "bearer key of the test channel; required when enabled"),
-	MS("test_channel", "reply_timeout_ms", test_channel.reply_timeout_ms, 1, 600000, "5000",
-	   "how long a test message waits for the reply, ms"),
-
-	STR("agent", "default_locale", agent.default_locale, check_locale, "en",
-	    "locale when the customer's is unknown; one of locales"),
-	LIST("agent", "locales", agent.locales, agent.n_locales, 1, check_locale, "en, pt-BR, es",
-	     "locales the agent answers in (BCP 47)"),
-	INT("agent", "max_verify_attempts", agent.max_verify_attempts, 1, 20, "3",
-	    "failed order/identity checks before a human takes over"),
-
-	INT("policy", "refund_window_days", policy.refund_window_days, 0, 3650, "30",
-	    "days from delivery (or creation) a refund may be asked"),
-	LIST("policy", "non_refundable_categories", policy.non_refundable_categories,
-	     policy.n_non_refundable, 0, check_ident, "final_sale, gift_card",
-	     "item categories never refunded"),
-	MONEY("policy", "auto_approve_max", policy.auto_approve_max,
-	      "USD 75.00, EUR 70.00, BRL 400.00, USDC 75.00",
-	      "largest refund approved without a human, per currency"),
-	RATIO("policy", "auto_approve_max_risk", policy.auto_approve_max_risk, "0.25",
-	      "highest customer risk score (0..1) still auto-approved"),
-	MONEY("policy", "review_from_amount", policy.review_from_amount,
-	      "USD 200.00, EUR 180.00, BRL 1000.00, USDC 200.00",
-	      "refunds of this amount or more go to a human"),
-	INT("policy", "review_from_chargebacks", policy.review_from_chargebacks, 1, 1000, "2",
-	    "customers with this many chargebacks or more go to a human"),
-	MONEY("policy", "evidence_required_above", policy.evidence_required_above,
-	      "USD 100.00, EUR 90.00, BRL 500.00, USDC 100.00",
-	      "missing-delivery claims above this go to a human"),
-
-	MONEY("mandate", "per_refund_cap", mandate.per_refund_cap,
-	      "USD 150.00, EUR 140.00, BRL 800.00, USDC 150.00",
-	      "hard cap per refund; a currency absent here never executes"),
-	MONEY("mandate", "daily_cap", mandate.daily_cap,
-	      "USD 1000.00, EUR 900.00, BRL 5000.00, USDC 1000.00",
-	      "hard cap per currency per UTC day"),
-
-	LIST("rails", "enabled", rails.enabled, rails.n_enabled, 1, check_ident, "sandbox",
-	     "rails (payment providers) that may execute refunds"),
-
-	STR("templates", "dir", templates.dir, check_nonempty, "templates",
-	    "directory of reply and credit-note templates"),
-
-	STR("issuer", "name", issuer.name, check_nonempty, "Demo Shop", "legal name on credit notes"),
-	STR("issuer", "tax_id", issuer.tax_id, NULL, "", "tax id on credit notes"),
-	STR("issuer", "address", issuer.address, NULL, "", "address on credit notes"),
-	STR("issuer", "credit_note_prefix", issuer.credit_note_prefix, NULL, "NC-",
-	    "prefix of credit note numbers"),
-
-	STR("orders", "store", orders.store, check_store, "redis", "where orders are read: redis"),
-};
-
-#define N_ENTRIES RD_ARRAY_LEN(entries)
 
 /* ---- parsers: 0, or -1 with the reason in why ---------------------------- */
 
@@ -418,7 +242,7 @@ static int set_value(const struct centry *e, struct config *cfg, const char *v, 
 		if (strlen(v) >= e->size)
 			return WHY("too long (at most %zu characters)", e->size - 1);
 		if (e->check && (reason = e->check(v)))
-			return is_secret(e) || !*v ? WHY("%s", reason)
+			return config_is_secret(e) || !*v ? WHY("%s", reason)
 						   : WHY("%s, got \"%.80s\"", reason, v);
 		memset(field, 0, e->size);
 		memcpy(field, v, strlen(v));
@@ -459,11 +283,11 @@ void config_defaults(struct config *cfg)
 {
 	char why[256];
 	memset(cfg, 0, sizeof *cfg);
-	for (size_t i = 0; i < N_ENTRIES; i++) {
-		if (set_value(&entries[i], cfg, entries[i].def, why, sizeof why) != 0) {
+	for (size_t i = 0; i < config_n_entries; i++) {
+		if (set_value(&config_entries[i], cfg, config_entries[i].def, why, sizeof why) != 0) {
 			/* a bug in the table above, caught by the unit tests */
-			fprintf(stderr, "config: bad default for [%s] %s: %s\n", entries[i].section,
-				entries[i].key, why);
+			fprintf(stderr, "config: bad default for [%s] %s: %s\n", config_entries[i].section,
+				config_entries[i].key, why);
 			abort();
 		}
 	}
@@ -482,7 +306,7 @@ struct load_state {
 	int in_key;                /* inih's prev_name is set: a key since the last [section] */
 	int section_line;          /* line of the last "[section]" */
 	int read_errno;            /* errno of a failed read, 0 if none */
-	int origin[N_ENTRIES];     /* 0 default, > 0 line in the file, -1 environment */
+	int origin[CONFIG_MAX_ENTRIES];     /* 0 default, > 0 line in the file, -1 environment */
 	int err_line;              /* line of the first error recorded; -1 = not from a line */
 	char err[512];             /* its text, "" if none */
 };
@@ -509,8 +333,8 @@ static RD_PRINTF(3, 4) void fail(struct load_state *st, int line, const char *fm
 
 static int known_section(const char *s)
 {
-	for (size_t i = 0; i < N_ENTRIES; i++)
-		if (strcmp(entries[i].section, s) == 0)
+	for (size_t i = 0; i < config_n_entries; i++)
+		if (strcmp(config_entries[i].section, s) == 0)
 			return 1;
 	return 0;
 }
@@ -589,8 +413,8 @@ static int on_pair(void *user, const char *section, const char *name, const char
 	}
 	if (!known_section(section)) /* reported at its [section] line */
 		return 0;
-	for (size_t i = 0; i < N_ENTRIES; i++) {
-		const struct centry *e = &entries[i];
+	for (size_t i = 0; i < config_n_entries; i++) {
+		const struct centry *e = &config_entries[i];
 		if (strcmp(e->section, section) != 0 || strcmp(e->key, name) != 0)
 			continue;
 		if (st->origin[i] > 0) {
@@ -620,8 +444,8 @@ static void env_name(const struct centry *e, char *buf, size_t n)
 static int apply_env(struct load_state *st)
 {
 	char name[96], why[384];
-	for (size_t i = 0; i < N_ENTRIES; i++) {
-		const struct centry *e = &entries[i];
+	for (size_t i = 0; i < config_n_entries; i++) {
+		const struct centry *e = &config_entries[i];
 		env_name(e, name, sizeof name);
 		const char *v = getenv(name);
 		if (!v)
@@ -637,8 +461,8 @@ static int apply_env(struct load_state *st)
 
 static size_t entry_index(const char *section, const char *key)
 {
-	for (size_t i = 0; i < N_ENTRIES; i++)
-		if (strcmp(entries[i].section, section) == 0 && strcmp(entries[i].key, key) == 0)
+	for (size_t i = 0; i < config_n_entries; i++)
+		if (strcmp(config_entries[i].section, section) == 0 && strcmp(config_entries[i].key, key) == 0)
 			return i;
 	abort(); /* only called with names from the table */
 }
@@ -654,7 +478,7 @@ static RD_PRINTF(4, 5) void fail_at(struct load_state *st, const char *section,
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	if (st->origin[i] < 0) {
-		env_name(&entries[i], name, sizeof name);
+		env_name(&config_entries[i], name, sizeof name);
 		fail(st, -1, "env %s: [%s] %s: %s", name, section, key, msg);
 	} else {
 		fail(st, st->origin[i], "[%s] %s: %s", section, key, msg);
@@ -780,14 +604,14 @@ void config_dump(const struct config *cfg, FILE *f)
 	char v[1024];
 	fprintf(f, "; effective configuration: defaults, then %s, then REDRESS_* environment\n",
 		cfg->path[0] ? cfg->path : "(no file)");
-	for (size_t i = 0; i < N_ENTRIES; i++) {
-		const struct centry *e = &entries[i];
+	for (size_t i = 0; i < config_n_entries; i++) {
+		const struct centry *e = &config_entries[i];
 		if (!section || strcmp(section, e->section) != 0) {
 			section = e->section;
 			fprintf(f, "\n[%s]\n", section);
 		}
 		format_value(e, cfg, v, sizeof v);
-		if (is_secret(e)) {
+		if (config_is_secret(e)) {
 			snprintf(v, sizeof v, "%s", v[0] ? "(set)" : "(empty)");
 		} else if (e->type == T_STRING) {
 			/* a password in a URL: scheme://user:pass@host → scheme://(set)@host */
@@ -798,7 +622,7 @@ void config_dump(const struct config *cfg, FILE *f)
 			}
 		}
 		fprintf(f, "; %s (default: %s)\n", e->doc,
-			is_secret(e) ? (e->def[0] ? "set" : "empty") : e->def[0] ? e->def : "empty");
+			config_is_secret(e) ? (e->def[0] ? "set" : "empty") : e->def[0] ? e->def : "empty");
 		fprintf(f, "%s =%s%s\n", e->key, v[0] ? " " : "", v);
 	}
 }

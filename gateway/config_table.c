@@ -1,0 +1,154 @@
+/* config_table.c — every config.ini key: section, name, type, the field it
+ * fills, its default (as it would be written in config.ini) and a one-line
+ * doc. config.c reads this table; adding a key is adding a line here (and
+ * documenting it in config.ini). */
+#include "gateway/config_int.h"
+
+#include <ctype.h>
+#include <string.h>
+
+/* ---- value checks ---------------------------------------------------- */
+
+static const char *check_nonempty(const char *v)
+{
+	return *v ? NULL : "must not be empty";
+}
+
+static const char *check_locale(const char *v)
+{
+	int ok = isalpha((unsigned char)v[0]);
+	for (; ok && *v; v++)
+		ok = isalnum((unsigned char)*v) || *v == '-';
+	return ok ? NULL : "expected a locale like en or pt-BR";
+}
+
+static const char *check_ident(const char *v)
+{
+	if (!*v)
+		return "expected a name like final_sale";
+	for (; *v; v++)
+		if (!islower((unsigned char)*v) && !isdigit((unsigned char)*v) && *v != '_')
+			return "expected lower-case names like final_sale";
+	return NULL;
+}
+
+static const char *check_redis_url(const char *v)
+{
+	if ((strncmp(v, "redis://", 8) == 0 && v[8]) || (strncmp(v, "unix://", 7) == 0 && v[7]))
+		return NULL;
+	return "expected redis://host:port/db or unix:///path/redis.sock?db=0";
+}
+
+static const char *check_store(const char *v)
+{
+	return strcmp(v, "redis") == 0 ? NULL : "only \"redis\" is supported for now";
+}
+
+int config_is_secret(const struct centry *e)
+{
+	return strstr(e->key, "key") || strstr(e->key, "secret") || strstr(e->key, "token");
+}
+
+/* Field offsets, checked against the type the entry parses into: a table line
+ * pointing at the wrong kind of field does not compile. */
+#define CF(f) (((struct config *)0)->f)
+#define OFF(f, T) _Generic(CF(f), T: offsetof(struct config, f))
+#define STR(s, k, f, chk, d, h) { .section = s, .key = k, .type = T_STRING, \
+	.off = OFF(f, char *), .size = sizeof CF(f), .check = chk, .def = d, .doc = h }
+#define LISTEN(s, k, f, d, h) { .section = s, .key = k, .type = T_LISTEN, \
+	.off = OFF(f, char *), .size = sizeof CF(f), .def = d, .doc = h }
+#define BOOL(s, k, f, d, h) { .section = s, .key = k, .type = T_BOOL, \
+	.off = OFF(f, int), .def = d, .doc = h }
+#define INT(s, k, f, lo, hi, d, h) { .section = s, .key = k, .type = T_INT, \
+	.off = OFF(f, int), .min = lo, .max = hi, .def = d, .doc = h }
+#define MS(s, k, f, lo, hi, d, h) { .section = s, .key = k, .type = T_MS, \
+	.off = OFF(f, int), .min = lo, .max = hi, .def = d, .doc = h }
+#define SIZE(s, k, f, lo, hi, d, h) { .section = s, .key = k, .type = T_SIZE, \
+	.off = OFF(f, size_t), .min = lo, .max = hi, .def = d, .doc = h }
+#define LEVEL(s, k, f, d, h) { .section = s, .key = k, .type = T_LOGLEVEL, \
+	.off = OFF(f, enum log_level), .def = d, .doc = h }
+#define MONEY(s, k, f, d, h) { .section = s, .key = k, .type = T_MONEY, \
+	.off = OFF(f, struct money_list), .def = d, .doc = h }
+#define RATIO(s, k, f, d, h) { .section = s, .key = k, .type = T_RATIO, \
+	.off = OFF(f, double), .def = d, .doc = h }
+#define LIST(s, k, f, n, least, chk, d, h) { .section = s, .key = k, .type = T_STRLIST, \
+	.off = offsetof(struct config, f), .size = sizeof CF(f)[0], \
+	.count_off = OFF(n, size_t), .max_items = RD_ARRAY_LEN(CF(f)), .min = least, \
+	.check = chk, .def = d, .doc = h }
+
+
+const struct centry config_entries[] = {
+	LISTEN("gateway", "listen", gateway.listen, "127.0.0.1:8080",
+	       "HTTP listen address, host:port ([v6]:port for IPv6)"),
+	INT("gateway", "workers", gateway.workers, 1, 64, "2", "agent worker threads"),
+	INT("gateway", "senders", gateway.senders, 1, 32, "1", "outbox sender threads"),
+	MS("gateway", "claim_idle_ms", gateway.claim_idle_ms, 1000, 86400000, "30000",
+	   "reclaim pending stream entries idle this long, ms"),
+	MS("gateway", "drain_timeout_ms", gateway.drain_timeout_ms, 0, 600000, "10000",
+	   "on SIGTERM, longest wait for in-flight work, ms"),
+	SIZE("gateway", "max_body_bytes", gateway.max_body_bytes, 1024, 256 * MiB, "3MiB",
+	     "request body cap, bytes (KiB/MiB/GiB suffixes accepted)"),
+	LEVEL("gateway", "log_level", gateway.log_level, "info", "debug | info | warn | error"),
+
+	STR("redis", "url", redis.url, check_redis_url, "redis://127.0.0.1:6379/0",
+	    "redis://host:port/db or unix:///path/redis.sock?db=0"),
+	MS("redis", "timeout_ms", redis.timeout_ms, 1, 600000, "2000",
+	   "connect and command timeout, ms"),
+
+	BOOL("test_channel", "enabled", test_channel.enabled, "true",
+	     "serve POST /v1/test/messages"),
+	STR("test_channel", "api_key", test_channel.api_key, NULL, "",
+	    "bearer key of the test channel; required when enabled"),
+	MS("test_channel", "reply_timeout_ms", test_channel.reply_timeout_ms, 1, 600000, "5000",
+	   "how long a test message waits for the reply, ms"),
+
+	STR("agent", "default_locale", agent.default_locale, check_locale, "en",
+	    "locale when the customer's is unknown; one of locales"),
+	LIST("agent", "locales", agent.locales, agent.n_locales, 1, check_locale, "en, pt-BR, es",
+	     "locales the agent answers in (BCP 47)"),
+	INT("agent", "max_verify_attempts", agent.max_verify_attempts, 1, 20, "3",
+	    "failed order/identity checks before a human takes over"),
+
+	INT("policy", "refund_window_days", policy.refund_window_days, 0, 3650, "30",
+	    "days from delivery (or creation) a refund may be asked"),
+	LIST("policy", "non_refundable_categories", policy.non_refundable_categories,
+	     policy.n_non_refundable, 0, check_ident, "final_sale, gift_card",
+	     "item categories never refunded"),
+	MONEY("policy", "auto_approve_max", policy.auto_approve_max,
+	      "USD 75.00, EUR 70.00, BRL 400.00, USDC 75.00",
+	      "largest refund approved without a human, per currency"),
+	RATIO("policy", "auto_approve_max_risk", policy.auto_approve_max_risk, "0.25",
+	      "highest customer risk score (0..1) still auto-approved"),
+	MONEY("policy", "review_from_amount", policy.review_from_amount,
+	      "USD 200.00, EUR 180.00, BRL 1000.00, USDC 200.00",
+	      "refunds of this amount or more go to a human"),
+	INT("policy", "review_from_chargebacks", policy.review_from_chargebacks, 1, 1000, "2",
+	    "customers with this many chargebacks or more go to a human"),
+	MONEY("policy", "evidence_required_above", policy.evidence_required_above,
+	      "USD 100.00, EUR 90.00, BRL 500.00, USDC 100.00",
+	      "missing-delivery claims above this go to a human"),
+
+	MONEY("mandate", "per_refund_cap", mandate.per_refund_cap,
+	      "USD 150.00, EUR 140.00, BRL 800.00, USDC 150.00",
+	      "hard cap per refund; a currency absent here never executes"),
+	MONEY("mandate", "daily_cap", mandate.daily_cap,
+	      "USD 1000.00, EUR 900.00, BRL 5000.00, USDC 1000.00",
+	      "hard cap per currency per UTC day"),
+
+	LIST("rails", "enabled", rails.enabled, rails.n_enabled, 1, check_ident, "sandbox",
+	     "rails (payment providers) that may execute refunds"),
+
+	STR("templates", "dir", templates.dir, check_nonempty, "templates",
+	    "directory of reply and credit-note templates"),
+
+	STR("issuer", "name", issuer.name, check_nonempty, "Demo Shop", "legal name on credit notes"),
+	STR("issuer", "tax_id", issuer.tax_id, NULL, "", "tax id on credit notes"),
+	STR("issuer", "address", issuer.address, NULL, "", "address on credit notes"),
+	STR("issuer", "credit_note_prefix", issuer.credit_note_prefix, NULL, "NC-",
+	    "prefix of credit note numbers"),
+
+	STR("orders", "store", orders.store, check_store, "redis", "where orders are read: redis"),
+};
+
+const size_t config_n_entries = RD_ARRAY_LEN(config_entries);
+_Static_assert(RD_ARRAY_LEN(config_entries) <= CONFIG_MAX_ENTRIES, "raise CONFIG_MAX_ENTRIES");
