@@ -502,6 +502,16 @@ static int cross_check(struct load_state *st)
 		fail_at(st, "rails", "enabled", "at least one rail is required");
 	else if (strcmp(c->orders.store, "redis") != 0) /* idem (check_store) */
 		fail_at(st, "orders", "store", "only \"redis\" is supported for now");
+	else if (c->whatsapp.enabled && !c->whatsapp.app_secret[0])
+		fail_at(st, "whatsapp", "app_secret", "required when WhatsApp is enabled "
+			"(or set REDRESS_WHATSAPP_APP_SECRET)");
+	else if (c->whatsapp.enabled && !c->whatsapp.verify_token[0])
+		fail_at(st, "whatsapp", "verify_token", "required when WhatsApp is enabled");
+	else if (c->whatsapp.enabled && !c->whatsapp.access_token[0])
+		fail_at(st, "whatsapp", "access_token", "required when WhatsApp is enabled "
+			"(or set REDRESS_WHATSAPP_ACCESS_TOKEN)");
+	else if (c->whatsapp.enabled && !c->whatsapp.phone_number_id[0])
+		fail_at(st, "whatsapp", "phone_number_id", "required when WhatsApp is enabled");
 	return st->err[0] ? -1 : 0;
 }
 
@@ -612,7 +622,7 @@ void config_dump(const struct config *cfg, FILE *f)
 		}
 		format_value(e, cfg, v, sizeof v);
 		if (config_is_secret(e)) {
-			snprintf(v, sizeof v, "%s", v[0] ? "(set)" : "(empty)");
+			snprintf(v, sizeof v, "%s", v[0] ? "(set)" : ""); /* empty reloads as empty */
 		} else if (e->type == T_STRING) {
 			/* a password in a URL: scheme://user:pass@host → scheme://(set)@host */
 			char *scheme = strstr(v, "://"), *at = scheme ? strchr(scheme + 3, '@') : NULL;

@@ -60,6 +60,18 @@ struct config {
 	struct {
 		char store[16];                   /* redis (the only one yet) */
 	} orders;
+	struct {
+		int enabled;                      /* (false) */
+		char verify_token[256];           /* webhook verification handshake token */
+		char app_secret[256];             /* signs X-Hub-Signature-256 */
+		char access_token[1024];          /* Graph API bearer token */
+		char phone_number_id[64];         /* the business number we send from */
+		char graph_api_base[256];         /* (https://graph.facebook.com/v21.0) */
+		int max_messages_per_second;      /* per phone number (80, Meta's default) */
+		char templates[512];              /* "name=template/lang, *=template/lang" */
+		int service_window_s;             /* customer service window (86400) */
+		int timeout_ms;                   /* Graph API request timeout (10000) */
+	} whatsapp;
 };
 
 /* Fill every field with its documented default. */
@@ -80,7 +92,8 @@ enum rd_err config_load(const char *path, struct config *cfg, char *err, size_t 
 /* Print the effective configuration to f as INI, every section and key in
  * table order, each under a comment with its doc and default. Secrets
  * (api_key, any key named *key*, *secret*, *token*) show as "(set)" or
- * "(empty)", and a password in a URL as "(set)". Borrows both. */
+ * empty, and a password in a URL as "(set)"; the output loads back as a
+ * config file. Borrows both. */
 void config_dump(const struct config *cfg, FILE *f);
 
 #endif

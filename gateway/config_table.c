@@ -44,6 +44,30 @@ static const char *check_store(const char *v)
 	return strcmp(v, "redis") == 0 ? NULL : "only \"redis\" is supported for now";
 }
 
+static const char *check_http_url(const char *v)
+{
+	if ((strncmp(v, "https://", 8) == 0 && v[8]) || (strncmp(v, "http://", 7) == 0 && v[7]))
+		return v[strlen(v) - 1] == '/' ? "no trailing '/'" : NULL;
+	return "expected an http:// or https:// URL";
+}
+
+/* "refunded=refund_update/pt_BR, *=redress_update/en_US" (or empty) */
+static const char *check_wa_templates(const char *v)
+{
+	while (*v) {
+		while (*v == ' ' || *v == ',')
+			v++;
+		if (!*v)
+			break;
+		size_t item = strcspn(v, ",");
+		const char *eq = memchr(v, '=', item), *sl = memchr(v, '/', item);
+		if (!eq || !sl || eq == v || sl < eq + 2 || sl + 1 >= v + item || v[item - 1] == ' ')
+			return "expected name=template/lang items, like *=redress_update/pt_BR";
+		v += item;
+	}
+	return NULL;
+}
+
 int config_is_secret(const struct centry *e)
 {
 	return strstr(e->key, "key") || strstr(e->key, "secret") || strstr(e->key, "token");
@@ -148,6 +172,26 @@ const struct centry config_entries[] = {
 	    "prefix of credit note numbers"),
 
 	STR("orders", "store", orders.store, check_store, "redis", "where orders are read: redis"),
+
+	BOOL("whatsapp", "enabled", whatsapp.enabled, "false", "serve /webhooks/whatsapp"),
+	STR("whatsapp", "verify_token", whatsapp.verify_token, NULL, "",
+	    "token Meta sends in the verification handshake"),
+	STR("whatsapp", "app_secret", whatsapp.app_secret, NULL, "",
+	    "app secret: X-Hub-Signature-256 is HMAC-SHA256 of the body with it"),
+	STR("whatsapp", "access_token", whatsapp.access_token, NULL, "",
+	    "Graph API bearer token (give it as REDRESS_WHATSAPP_ACCESS_TOKEN)"),
+	STR("whatsapp", "phone_number_id", whatsapp.phone_number_id, NULL, "",
+	    "the WhatsApp Business phone number id replies are sent from"),
+	STR("whatsapp", "graph_api_base", whatsapp.graph_api_base, check_http_url,
+	    "https://graph.facebook.com/v21.0", "Graph API base URL, version included"),
+	INT("whatsapp", "max_messages_per_second", whatsapp.max_messages_per_second, 1, 1000, "80",
+	    "outbound messages per second per phone number"),
+	STR("whatsapp", "templates", whatsapp.templates, check_wa_templates, "",
+	    "approved templates for replies outside the 24 h window: name=template/lang, …"),
+	INT("whatsapp", "service_window_s", whatsapp.service_window_s, 60, 30 * 86400, "86400",
+	    "free-form replies only this long after the customer's last message, s"),
+	MS("whatsapp", "timeout_ms", whatsapp.timeout_ms, 100, 600000, "10000",
+	   "Graph API request timeout, ms"),
 };
 
 const size_t config_n_entries = RD_ARRAY_LEN(config_entries);
