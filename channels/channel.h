@@ -12,10 +12,14 @@
 #include "common/rd.h"
 #include "gateway/config.h"
 #include "gateway/http.h"
+#include "gateway/httpc.h"
 
-/* What a sender thread lends a channel's send(). */
+/* What a worker or sender thread lends a channel's calls. */
 struct send_env {
-	redisContext *rc;   /* the sender thread's Redis connection (borrowed) */
+	redisContext *rc;     /* the thread's Redis connection (borrowed) */
+	CURL *curl;           /* the thread's libcurl handle (borrowed), see gateway/httpc.h */
+	const char *entry_id; /* the outbox entry being sent ("" for none): lets a channel
+	                         remember which of its replies already went out */
 };
 
 struct channel_ops {
@@ -31,9 +35,13 @@ struct channel_ops {
 	 * may block (libcurl). RD_OK: delivered; RD_EUNAVAIL: retry later with
 	 * backoff (the entry stays pending); any other error: final, logged. */
 	enum rd_err (*send)(void *ctx, const struct send_env *env, const struct outbound *ob);
+	/* Optional: tell the platform the agent has started on msg (WhatsApp's
+	 * blue ticks). Worker thread; best effort, errors are the channel's to log. */
+	void (*mark_read)(void *ctx, const struct send_env *env, const struct message *msg);
 };
 
 extern const struct channel_ops testchan_ops;
+extern const struct channel_ops whatsapp_ops;
 /* 1 when ex carries "Authorization: Bearer <[test_channel] api_key>"
  * (constant-time compare); the QA read routes use it too. */
 int testchan_authorized(const struct config *cfg, struct http_exchange *ex);

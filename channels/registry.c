@@ -5,6 +5,7 @@
 
 const struct channel_ops *const channel_registry[] = {
 	&testchan_ops,
+	&whatsapp_ops,
 	NULL,
 };
 

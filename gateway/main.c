@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <libwebsockets.h>
 
 #include "agent/agent.h"
@@ -334,6 +335,7 @@ int main(int argc, char **argv)
 	static struct config cfg;
 	if (load_config(config_path, &cfg) < 0)
 		return 2;
+	curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread */
 	if (nargs == 0 || (nargs == 1 && !strcmp(args[0], "serve")))
 		return cmd_serve(&cfg);
 	if (nargs == 3 && !strcmp(args[0], "orders") && !strcmp(args[1], "import"))

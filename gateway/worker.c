@@ -26,6 +26,7 @@ struct thread_ctx {
 	int index;
 	char consumer[128];
 	redisContext *rc;
+	CURL *curl;          /* for channels' outbound HTTP */
 	int64_t next_claim;
 };
 
@@ -38,6 +39,15 @@ static struct agent *the_agent;
  * their order and its dialog state is never written by two turns at once. */
 static const char unlock_lua[] =
 	"if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+
+/* Outbox entries carry a per-conversation sequence number, so senders
+ * deliver one customer's replies in order even across retries.
+ * KEYS: rd:out:seq:{cid}, rd:outbox. ARGV: outbound JSON, cid. */
+static const char outbox_lua[] =
+	"local s = redis.call('INCR', KEYS[1])\n"
+	"redis.call('EXPIRE', KEYS[1], 2592000)\n"
+	"return redis.call('XADD', KEYS[2], '*', 'o', ARGV[1], 'c', ARGV[2], 's', s)\n";
+#define OUT_SEQ_TTL_S 2592000
 
 static int lock_conversation(struct thread_ctx *t, const char *cid)
 {
@@ -120,6 +130,12 @@ static int handle_inbound(struct thread_ctx *t, const char *id, const char *json
 		goto unlock;
 	}
 
+	void *ch_ctx;
+	const struct channel_ops *ch = channel_find(m.channel, &ch_ctx);
+	if (ch && ch->mark_read) {
+		struct send_env env = { t->rc, t->curl, "" };
+		ch->mark_read(ch_ctx, &env, &m);
+	}
 	struct turn turn;
 	enum rd_err err = agent_handle(the_agent, t->rc, &m, &turn);
 	if (err) {
@@ -135,7 +151,8 @@ static int handle_inbound(struct thread_ctx *t, const char *id, const char *json
 	/* the turn is recorded once: state, transcript, outbox, done, ack */
 	redisAppendCommand(t->rc, "MULTI");
 	int n = agent_commit_append(t->rc, &m, &turn);
-	redisAppendCommand(t->rc, "XADD %s * o %s", KEY_OUTBOX, out);
+	redisAppendCommand(t->rc, "EVAL %s 2 rd:out:seq:{%s} %s %s %s", outbox_lua, m.conversation_id,
+			   KEY_OUTBOX, out, m.conversation_id);
 	redisAppendCommand(t->rc, "SET %s 1 EX %d", done_key, DONE_TTL_S);
 	redisAppendCommand(t->rc, "XACK %s %s %s", KEY_INBOUND, GROUP_AGENTS, id);
 	redisAppendCommand(t->rc, "EXEC");
@@ -166,20 +183,74 @@ out:
 	return rc;
 }
 
-/* One outbox entry. */
-static int handle_outbox(struct thread_ctx *t, const char *id, const char *json, size_t len)
+/* Last sequence number delivered for a conversation (0 when none), or -1. */
+static long long delivered_seq(struct thread_ctx *t, const char *cid)
 {
+	redisReply *r = redisCommand(t->rc, "GET rd:out:sent:{%s}", cid);
+	long long v = -1;
+	if (r && r->type == REDIS_REPLY_NIL)
+		v = 0;
+	else if (r && r->type == REDIS_REPLY_STRING)
+		v = strtoll(r->str, NULL, 10);
+	if (r)
+		freeReplyObject(r);
+	return v;
+}
+
+/* Done with an entry: remember its sequence number and ack it, together. */
+static int finish_outbox(struct thread_ctx *t, const char *id, const char *cid, long long seq)
+{
+	if (!cid)
+		return ack(t, KEY_OUTBOX, GROUP_SENDERS, id);
+	redisAppendCommand(t->rc, "MULTI");
+	redisAppendCommand(t->rc, "SET rd:out:sent:{%s} %lld EX %d", cid, seq, OUT_SEQ_TTL_S);
+	redisAppendCommand(t->rc, "XACK %s %s %s", KEY_OUTBOX, GROUP_SENDERS, id);
+	redisAppendCommand(t->rc, "EXEC");
+	int ok = 1;
+	for (int i = 0; i < 4; i++) {
+		redisReply *r = NULL;
+		if (redisGetReply(t->rc, (void **)&r) != REDIS_OK || !r) {
+			ok = 0;
+			break;
+		}
+		if (i == 3 && r->type != REDIS_REPLY_ARRAY)
+			ok = 0;
+		freeReplyObject(r);
+	}
+	return ok ? 0 : -1;
+}
+
+/* One outbox entry: cid/seq (may be NULL/0 for entries without order). */
+static int handle_outbox(struct thread_ctx *t, const char *id, const char *json, size_t len,
+			 const char *cid, long long seq)
+{
+	if (cid && seq > 0) {
+		/* in order per conversation: an earlier reply still pending (a
+		 * retry, or another sender) goes first; this one waits a little,
+		 * then is left pending and comes back with XAUTOCLAIM */
+		long long done = delivered_seq(t, cid);
+		for (int i = 0; done >= 0 && done < seq - 1 && i < 20 && atomic_load(&running); i++) {
+			usleep(10000);
+			done = delivered_seq(t, cid);
+		}
+		if (done < 0)
+			return -1;
+		if (seq <= done)
+			return ack(t, KEY_OUTBOX, GROUP_SENDERS, id); /* delivered already */
+		if (seq > done + 1)
+			return -1;
+	}
 	struct outbound ob;
 	if (outbound_from_json(json, len, &ob) != RD_OK) {
 		LOG_E("sender", "bad_entry", "outbox %s is not an outbound message: dropped", id);
 		metrics_error("parse");
-		return ack(t, KEY_OUTBOX, GROUP_SENDERS, id);
+		return finish_outbox(t, id, cid, seq);
 	}
 	void *ctx;
 	const struct channel_ops *ch = channel_find(ob.channel, &ctx);
 	enum rd_err err = RD_ENOTFOUND;
 	if (ch) {
-		struct send_env env = { t->rc };
+		struct send_env env = { t->rc, t->curl, id };
 		err = ch->send(ctx, &env, &ob);
 	}
 	int rc;
@@ -196,7 +267,7 @@ static int handle_outbox(struct thread_ctx *t, const char *id, const char *json,
 			if (ob.received_at_ms)
 				metrics_reply_latency_ms(now_ms() - ob.received_at_ms);
 		}
-		rc = ack(t, KEY_OUTBOX, GROUP_SENDERS, id);
+		rc = finish_outbox(t, id, cid, seq);
 	}
 	outbound_free(&ob);
 	return rc;
@@ -217,19 +288,26 @@ static void handle_entries(struct thread_ctx *t, redisReply *entries)
 			    t->is_sender ? GROUP_SENDERS : GROUP_AGENTS, id);
 			continue;
 		}
-		const char *val = NULL;
+		const char *val = NULL, *cid = NULL;
 		size_t len = 0;
-		for (size_t k = 0; k + 1 < kv->elements; k += 2)
-			if (strcmp(kv->element[k]->str, field) == 0) {
+		long long seq = 0;
+		for (size_t k = 0; k + 1 < kv->elements; k += 2) {
+			const char *name = kv->element[k]->str;
+			if (strcmp(name, field) == 0) {
 				val = kv->element[k + 1]->str;
 				len = kv->element[k + 1]->len;
+			} else if (strcmp(name, "c") == 0) {
+				cid = kv->element[k + 1]->str;
+			} else if (strcmp(name, "s") == 0) {
+				seq = strtoll(kv->element[k + 1]->str, NULL, 10);
 			}
+		}
 		atomic_fetch_add(&busy, 1);
 		if (!val)
 			ack(t, t->is_sender ? KEY_OUTBOX : KEY_INBOUND,
 			    t->is_sender ? GROUP_SENDERS : GROUP_AGENTS, id);
 		else if (t->is_sender)
-			handle_outbox(t, id, val, len);
+			handle_outbox(t, id, val, len, cid, seq);
 		else
 			handle_inbound(t, id, val, len);
 		atomic_fetch_sub(&busy, 1);
@@ -239,6 +317,7 @@ static void handle_entries(struct thread_ctx *t, redisReply *entries)
 static void *thread_main(void *arg)
 {
 	struct thread_ctx *t = arg;
+	t->curl = curl_easy_init();
 	const char *stream = t->is_sender ? KEY_OUTBOX : KEY_INBOUND;
 	const char *group = t->is_sender ? GROUP_SENDERS : GROUP_AGENTS;
 	int backoff = 50;
@@ -289,6 +368,8 @@ static void *thread_main(void *arg)
 	if (t->rc)
 		redisFree(t->rc);
 	t->rc = NULL;
+	curl_easy_cleanup(t->curl);
+	t->curl = NULL;
 	return NULL;
 }
 
