@@ -144,10 +144,22 @@ static json_t *button_message(const char *to, const struct reply *r)
 	return m;
 }
 
-/* An approved template carrying the reply text as its one body parameter. */
+/* An approved template carrying the reply text as its one body parameter.
+ * Meta refuses parameters with new lines, tabs or more than 4 spaces in a
+ * row: they become single spaces. */
 static json_t *template_message(const char *to, const struct wa_template *t, const char *text)
 {
 	char *p = utf8_cut(text, WA_BODY_MAX);
+	if (p) {
+		char *o = p;
+		for (const char *q = p; *q; q++) {
+			char ch = (*q == '\n' || *q == '\r' || *q == '\t') ? ' ' : *q;
+			if (ch == ' ' && o > p && o[-1] == ' ')
+				continue;
+			*o++ = ch;
+		}
+		*o = '\0';
+	}
 	json_t *m = envelope(to, "template");
 	json_object_set_new(m, "template",
 			    json_pack("{s:s, s:{s:s}, s:[{s:s, s:[{s:s, s:s}]}]}", "name", t->tpl, "language",

@@ -7,7 +7,12 @@
  * XACK. Entries left pending by a crashed worker are taken over with
  * XAUTOCLAIM once idle for [gateway] claim_idle_ms.
  * Senders: XREADGROUP rd:outbox (group "senders"), hand each entry to its
- * channel's send(); RD_EUNAVAIL leaves it pending for a later retry. */
+ * channel's send(); RD_EUNAVAIL leaves it pending for a later retry.
+ *
+ * An outbox entry has three fields: o (struct outbound as JSON, model.h),
+ * c (its conversation id) and s (the conversation's next number from INCR
+ * rd:out:seq:{c}). A sender delivers s only after s - 1 (rd:out:sent:{c}),
+ * so one customer's replies arrive in order even when one is retried. */
 #ifndef RD_WORKER_H
 #define RD_WORKER_H
 
