@@ -44,6 +44,21 @@ void agent_free(struct agent *a)
 void turn_free(struct turn *t)
 {
 	outbound_free(&t->out);
+	for (int i = 0; i < t->n_extra; i++)
+		outbound_free(&t->extra[i]);
+	t->n_extra = 0;
+}
+
+void turn_add_review_card(struct turn *t, const char *ticket)
+{
+	if (t->n_extra == TURN_MAX_EXTRA)
+		return;
+	struct outbound *ob = &t->extra[t->n_extra++];
+	memset(ob, 0, sizeof *ob);
+	snprintf(ob->kind, sizeof ob->kind, "review_card");
+	model_strlcpy(ob->ref, ticket, sizeof ob->ref);
+	snprintf(ob->channel, sizeof ob->channel, "%s", REVIEW_DESTINATION);
+	snprintf(ob->conversation_id, sizeof ob->conversation_id, "review:%s", ticket);
 }
 
 /* ---- replies ---- */
@@ -141,7 +156,8 @@ enum rd_err audit_step(struct tctx *c, const char *kind, json_t *data, char *has
 	json_decref(data);
 	if (!s)
 		return RD_ENOMEM;
-	enum rd_err err = audit_append(c->rc, ikey, kind, c->in->conversation_id, s, NULL, hash_out);
+	/* the customer's conversation (a reviewer's click acts on it too) */
+	enum rd_err err = audit_append(c->rc, ikey, kind, c->t->out.conversation_id, s, NULL, hash_out);
 	free(s);
 	return err;
 }
@@ -442,6 +458,10 @@ enum rd_err agent_handle(struct agent *a, redisContext *rc, const struct message
 	if (in->route && !(t->out.route = strdup(in->route)))
 		return RD_ENOMEM;
 
+	if (in->kind == MSG_BUTTON && strncmp(in->conversation_id, "review:", 7) == 0) {
+		turn_free(t);
+		return agent_review(a, rc, in, t);
+	}
 	enum rd_err err = dialog_load(rc, in->conversation_id, &c.d);
 	if (err)
 		goto out;
@@ -475,20 +495,30 @@ out:
 
 int agent_commit_append(redisContext *rc, const struct message *in, const struct turn *t)
 {
-	const char *cid = in->conversation_id;
+	const char *cid = t->out.conversation_id;
+	int n = 0;
 	char ts[24];
 	snprintf(ts, sizeof ts, "%lld", (long long)in->received_at_ms);
-	redisAppendCommand(rc, "HSET rd:conv:{%s} state %s channel %s user %s updated_at %s", cid,
-			   t->state_json, in->channel, in->channel_user_id, ts);
+	if (strcmp(in->conversation_id, cid) == 0) {
+		/* the customer wrote: updated_at is their last message (WhatsApp's
+		 * 24 h window), route is where to answer them later */
+		redisAppendCommand(rc, "HSET rd:conv:{%s} state %s channel %s user %s updated_at %s route %s",
+				   cid, t->state_json, in->channel, in->channel_user_id, ts,
+				   in->route ? in->route : "");
+	} else {
+		redisAppendCommand(rc, "HSET rd:conv:{%s} state %s", cid, t->state_json);
+	}
+	n++;
 	redisAppendCommand(rc, "XADD rd:log:{%s} MAXLEN ~ %d * dir in message_id %s kind %s text %s ts %s",
-			   cid, TRANSCRIPT_MAX, in->message_id,
+			   in->conversation_id, TRANSCRIPT_MAX, in->message_id,
 			   in->kind == MSG_BUTTON ? "button" : "text",
 			   in->kind == MSG_BUTTON ? in->payload : (in->text ? in->text : ""), ts);
+	n++;
 	snprintf(ts, sizeof ts, "%lld", (long long)now_ms());
-	for (int i = 0; i < t->out.n_replies; i++)
+	for (int i = 0; i < t->out.n_replies; i++, n++)
 		redisAppendCommand(rc, "XADD rd:log:{%s} MAXLEN ~ %d * dir out template %s text %s ts %s",
 				   cid, TRANSCRIPT_MAX, t->out.replies[i].name, t->out.replies[i].text, ts);
-	return 2 + t->out.n_replies;
+	return n;
 }
 
 json_t *agent_conversation_json(redisContext *rc, const char *cid, enum rd_err *err)

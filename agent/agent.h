@@ -31,6 +31,7 @@ struct agent_config {
 	size_t n_rails;
 	const char *issuer_name;
 	const char *credit_note_prefix;       /* "NC-" */
+	int review_ttl_days;                  /* tickets expire after this */
 };
 
 struct agent;
@@ -54,11 +55,18 @@ struct turn_events {
 	int injection;
 };
 
+#define TURN_MAX_EXTRA 2
+#define REVIEW_DESTINATION "review" /* extra outbound channel: the review channel, wherever it is */
+
 /* The result of one turn: replies plus the dialog state to commit. */
 struct turn {
-	struct outbound out;          /* owned: outbound_free */
+	struct outbound out;          /* owned: to the customer (outbound_free) */
+	struct outbound extra[TURN_MAX_EXTRA]; /* owned: elsewhere — a review card (channel
+	                                  REVIEW_DESTINATION), a card update or a notice to a
+	                                  reviewer (the click's channel) */
+	int n_extra;
 	struct turn_events ev;
-	char state_json[2048];        /* dialog state to store (agent-private form) */
+	char state_json[2048];        /* dialog state of out.conversation_id (agent-private) */
 };
 
 /* Handle one inbound message. Effects happen now (idempotently); the
@@ -71,8 +79,23 @@ enum rd_err agent_handle(struct agent *a, redisContext *rc, const struct message
 void turn_free(struct turn *t);
 
 /* Append (redisAppendCommand) the commands that store the turn's dialog
- * state and transcript; returns how many were appended. */
+ * state and transcript; returns how many were appended. The inbound goes to
+ * in's conversation; the state and the replies to t->out's (the same one,
+ * except for a reviewer's click, which acts on the customer's). */
 int agent_commit_append(redisContext *rc, const struct message *in, const struct turn *t);
+
+/* Queue a review card for ticket id as an extra outbound of t. */
+void turn_add_review_card(struct turn *t, const char *ticket);
+
+/* A reviewer's click: in is a MSG_BUTTON on conversation "review:<ticket>"
+ * whose payload is "review_approve:<ticket>" (or review_deny, review_info)
+ * and whose channel_user_id is the reviewer. Approve refunds through the
+ * same policy (a person may lift an escalation, never a denial), mandate and
+ * rail as an automatic refund; deny and info tell the customer. The customer
+ * is answered on their own channel (t->out); the card update and any note to
+ * the reviewer are extras. A decided or expired ticket changes nothing. */
+enum rd_err agent_review(struct agent *a, redisContext *rc, const struct message *in,
+			 struct turn *t) RD_WUR;
 
 /* {"conversation_id", "state": {...}, "transcript": [{"dir","text","ts","message_id"}…]}
  * or NULL when the conversation does not exist. *err set on Redis failure. */

@@ -6,6 +6,7 @@
 #include "agent/agent.h"
 #include "agent/dialog.h"
 #include "agent/nlu.h"
+#include "agent/rails.h"
 
 struct agent {
 	struct agent_config cfg;
@@ -39,6 +40,34 @@ const char *fmt_money(struct tctx *c, int64_t minor, const char *cur, char *buf,
 const char *rail_label(struct tctx *c, const char *rail);
 
 /* refund.c */
+enum refund_result {
+	RF_DONE,            /* paid and settled: the customer's replies are in the turn */
+	RF_DENIED,          /* the policy denies it (already refunded, above what was paid, …) */
+	RF_ESCALATE,        /* the policy wants a person (never returned for a person's approval) */
+	RF_NO_RAIL,         /* no enabled rail for the original payment */
+	RF_MANDATE,         /* outside the spend mandate: nothing was called */
+	RF_RAIL_FAILED,     /* the rail refused it for good; the reservation is released */
+	RF_RAIL_PENDING,    /* accepted, not settled */
+};
+
+struct refund_outcome {
+	enum refund_result result;
+	enum mandate_outcome mandate;
+	struct policy_result policy;
+	int64_t amount;
+	char failure[256];  /* the rail's reason for RF_RAIL_FAILED */
+};
+
+/* Pay amount of order o back on its original rail under idempotency key,
+ * through the policy (human = 1: a person approved, so an ESCALATE passes
+ * but a DENY does not), the mandate and the rail, then settle (write-back,
+ * credit note, audit, replies into c->t->out). Errors are RD_EREDIS /
+ * RD_EUNAVAIL: retry the message. */
+enum rd_err refund_pay(struct tctx *c, const struct order *o, const char *key, int64_t amount,
+		       int human, struct refund_outcome *out) RD_WUR;
+/* Settle a refund the rail paid (idempotent): used by refund_pay. */
+enum rd_err settle(struct tctx *c, const struct order *o, const char *key, int64_t amount,
+		   const struct rail_refund_res *res) RD_WUR;
 /* Execute the refund offered in c->d (after the customer said yes). */
 enum rd_err refund_execute(struct tctx *c) RD_WUR;
 /* Open a ticket for a person and tell the customer (tpl: escalated or human_handoff). */

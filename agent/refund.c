@@ -38,9 +38,9 @@ enum rd_err escalate(struct tctx *c, const char *reason, const struct order *o, 
 	snprintf(ikey, sizeof ikey, "%s:%s:%d", c->in->channel, c->in->message_id, c->step + 1);
 	struct ticket_req req = {
 		.ikey = ikey,
-		.conversation_id = c->in->conversation_id,
-		.channel = c->in->channel,
-		.channel_user_id = c->in->channel_user_id,
+		.conversation_id = c->t->out.conversation_id,
+		.channel = c->t->out.channel,
+		.channel_user_id = c->t->out.channel_user_id,
 		.locale = c->locale,
 		.order_id = o ? o->id : "",
 		.amount = amount,
@@ -60,6 +60,8 @@ enum rd_err escalate(struct tctx *c, const char *reason, const struct order *o, 
 	if ((err = audit_step(c, "escalation", data, NULL)))
 		return err;
 	c->t->ev.escalated = 1;
+	if (created) /* reviewers see it: a card for whichever review channel is on */
+		turn_add_review_card(c->t, id);
 	d->state = DS_ESCALATED;
 	model_strlcpy(d->ticket, id, sizeof d->ticket);
 	if (tpl == TPL_human_handoff)
@@ -117,7 +119,7 @@ static enum rd_err record_refund(struct tctx *c, const struct order *o, const ch
 	const char *argv[] = { "HSET", NULL, "order_id", o->id, "amount", amt, "currency", o->currency,
 			       "rail", o->payment.rail, "provider", o->payment.provider,
 			       "provider_refund_id", res->provider_refund_id, "status",
-			       refund_status_name(res->status), "conversation_id", c->in->conversation_id,
+			       refund_status_name(res->status), "conversation_id", c->t->out.conversation_id,
 			       "credit_note", note, "created_at", ts };
 	char k[96];
 	snprintf(k, sizeof k, "rd:refund:%s", key);
@@ -130,7 +132,7 @@ static enum rd_err record_refund(struct tctx *c, const struct order *o, const ch
 }
 
 /* The rail paid: settle everything around it and tell the customer. */
-static enum rd_err settle(struct tctx *c, const struct order *o, const char *key, int64_t amount,
+enum rd_err settle(struct tctx *c, const struct order *o, const char *key, int64_t amount,
 			  const struct rail_refund_res *res)
 {
 	struct agent *a = c->a;
@@ -188,6 +190,102 @@ static enum rd_err settle(struct tctx *c, const struct order *o, const char *key
 	return err;
 }
 
+/* A refund that already went through under key: its provider id, or 0. */
+static enum rd_err already_paid(struct tctx *c, const char *key, struct rail_refund_res *res, int *paid)
+{
+	redisReply *r = redisCommand(c->rc, "HMGET rd:refund:%s status provider_refund_id", key);
+	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+		if (r)
+			freeReplyObject(r);
+		return RD_EREDIS;
+	}
+	*paid = r->element[0]->type == REDIS_REPLY_STRING && strcmp(r->element[0]->str, "succeeded") == 0;
+	if (*paid) {
+		res->status = REFUND_SUCCEEDED;
+		if (r->element[1]->type == REDIS_REPLY_STRING)
+			model_strlcpy(res->provider_refund_id, r->element[1]->str, sizeof res->provider_refund_id);
+	}
+	freeReplyObject(r);
+	return RD_OK;
+}
+
+enum rd_err refund_pay(struct tctx *c, const struct order *o, const char *key, int64_t amount,
+		       int human, struct refund_outcome *out)
+{
+	struct agent *a = c->a;
+	struct rail_refund_res res = { .status = REFUND_PENDING };
+	enum rd_err err;
+	int paid;
+	memset(out, 0, sizeof *out);
+	out->amount = amount;
+	/* a replay of a refund that already went through: settle again (idempotent) */
+	if ((err = already_paid(c, key, &res, &paid)))
+		return err;
+	if (paid) {
+		out->result = RF_DONE;
+		return settle(c, o, key, amount, &res);
+	}
+	struct policy_request pr = { amount, REASON_NONE, c->now };
+	for (int r = REASON_NONE; r <= REASON_CHANGED_MIND; r++)
+		if (strcmp(reason_name((enum reason)r), c->d.reason) == 0)
+			pr.reason = (enum reason)r;
+	policy_evaluate(a->cfg.policy, o, &pr, &out->policy);
+	/* a person may approve what the policy escalates, never what it denies */
+	if (out->policy.decision == DECISION_DENY) {
+		out->result = RF_DENIED;
+		return RD_OK;
+	}
+	if (out->policy.decision == DECISION_ESCALATE && !human) {
+		out->result = RF_ESCALATE;
+		return RD_OK;
+	}
+	const struct rail_ops *rail = rail_find(o->payment.provider);
+	if (!rail || !rail_enabled(a, o->payment.provider)) {
+		out->result = RF_NO_RAIL;
+		return RD_OK;
+	}
+	/* the mandate, outside any reasoning and above any approval: no
+	 * reservation, no rail call */
+	struct money m = { .minor = amount };
+	model_strlcpy(m.cur, o->currency, sizeof m.cur);
+	if ((err = mandate_reserve(c->rc, a->cfg.mandate, key, &m, c->now, &out->mandate)))
+		return err;
+	json_t *mj = json_pack("{s:s, s:s, s:I, s:s, s:b}", "reservation", key, "outcome",
+			       mandate_outcome_name(out->mandate), "amount", (json_int_t)m.minor,
+			       "currency", m.cur, "human_approval", human);
+	if ((err = audit_step(c, "mandate", mj, NULL)))
+		return err;
+	if (out->mandate != MANDATE_RESERVED && out->mandate != MANDATE_SPENT) {
+		out->result = RF_MANDATE;
+		return RD_OK;
+	}
+	struct rail_refund_req rq = {
+		.payment_id = o->payment.id, .payment_rail = o->payment.rail, .payment_total = o->total,
+		.amount = m.minor, .currency = o->currency, .reason = c->d.reason,
+		.idempotency_key = key, .order_id = o->id, .conversation_id = c->t->out.conversation_id,
+	};
+	err = rail->refund(NULL, c->rc, &rq, &res);
+	if (err) /* outcome unknown: keep the reservation, retry the message with the same key */
+		return err == RD_ETIMEOUT ? RD_EUNAVAIL : err;
+	if (res.status == REFUND_FAILED) {
+		if ((err = mandate_release(c->rc, key)))
+			return err;
+		json_t *fj = json_pack("{s:s, s:s, s:s}", "refund_id", key, "order_id", o->id, "failure",
+				       res.failure);
+		if ((err = audit_step(c, "refund_failed", fj, NULL)))
+			return err;
+		out->result = RF_RAIL_FAILED;
+		model_strlcpy(out->failure, res.failure, sizeof out->failure);
+		return RD_OK;
+	}
+	if (res.status == REFUND_PENDING) {
+		out->result = RF_RAIL_PENDING;
+		return RD_OK;
+	}
+	out->result = RF_DONE;
+	return settle(c, o, key, m.minor, &res);
+}
+
 enum rd_err refund_execute(struct tctx *c)
 {
 	struct agent *a = c->a;
@@ -206,86 +304,39 @@ enum rd_err refund_execute(struct tctx *c)
 		d->order_id[0] = d->email[0] = '\0';
 		return say(c, TPL_not_found, NULL);
 	}
-	/* a replay of a refund that already went through: settle again (idempotent) */
-	struct rail_refund_res res = { .status = REFUND_PENDING };
-	const struct rail_ops *rail = rail_find(o.payment.provider);
-	redisReply *done = redisCommand(c->rc, "HMGET rd:refund:%s status provider_refund_id", key);
-	if (!done || done->type != REDIS_REPLY_ARRAY) {
-		if (done)
-			freeReplyObject(done);
-		return RD_EREDIS;
-	}
-	int replay = done->element[0]->type == REDIS_REPLY_STRING &&
-		     strcmp(done->element[0]->str, "succeeded") == 0;
-	if (replay && done->element[1]->type == REDIS_REPLY_STRING) {
-		res.status = REFUND_SUCCEEDED;
-		model_strlcpy(res.provider_refund_id, done->element[1]->str, sizeof res.provider_refund_id);
-	}
-	freeReplyObject(done);
-	if (replay)
-		return settle(c, &o, key, d->offer_amount, &res);
-
-	struct policy_request pr = { d->offer_amount, REASON_NONE, c->now };
-	for (int r = REASON_NONE; r <= REASON_CHANGED_MIND; r++)
-		if (strcmp(reason_name((enum reason)r), d->reason) == 0)
-			pr.reason = (enum reason)r;
-	struct policy_result pres;
-	policy_evaluate(a->cfg.policy, &o, &pr, &pres);
-	if (pres.decision == DECISION_DENY) {
-		d->state = DS_IDLE;
-		err = say_denied(c, &o, &pres);
+	struct refund_outcome out;
+	if ((err = refund_pay(c, &o, key, d->offer_amount, 0, &out)))
 		return err;
-	}
-	if (pres.decision == DECISION_ESCALATE) {
-		char *pj = policy_result_json(&pres, o.currency);
-		err = escalate(c, "policy", &o, pres.amount, pj, "Review the request.", TPL_escalated);
+	switch (out.result) {
+	case RF_DONE:
+		return RD_OK;
+	case RF_DENIED:
+		d->state = DS_IDLE;
+		return say_denied(c, &o, &out.policy);
+	case RF_ESCALATE: {
+		char *pj = policy_result_json(&out.policy, o.currency);
+		err = escalate(c, "policy", &o, out.policy.amount, pj, "Review the request.", TPL_escalated);
 		free(pj);
 		return err;
 	}
-	if (!rail || !rail_enabled(a, o.payment.provider))
+	case RF_NO_RAIL:
 		return escalate(c, "rail_unavailable", &o, d->offer_amount, NULL,
 				"No enabled rail can refund this payment: refund it by hand.", TPL_escalated);
-
-	/* the mandate, outside any reasoning: no reservation, no rail call */
-	struct money m = { .minor = d->offer_amount };
-	model_strlcpy(m.cur, o.currency, sizeof m.cur);
-	enum mandate_outcome mo;
-	if ((err = mandate_reserve(c->rc, a->cfg.mandate, key, &m, c->now, &mo)))
-		return err;
-	json_t *mj = json_pack("{s:s, s:s, s:I, s:s}", "reservation", key, "outcome",
-			       mandate_outcome_name(mo), "amount", (json_int_t)m.minor, "currency", m.cur);
-	if ((err = audit_step(c, "mandate", mj, NULL)))
-		return err;
-	if (mo != MANDATE_RESERVED && mo != MANDATE_SPENT) {
+	case RF_MANDATE: {
 		char reason[48];
-		snprintf(reason, sizeof reason, "mandate_%s", mandate_outcome_name(mo));
-		return escalate(c, reason, &o, m.minor, NULL,
+		snprintf(reason, sizeof reason, "mandate_%s", mandate_outcome_name(out.mandate));
+		return escalate(c, reason, &o, d->offer_amount, NULL,
 				"Outside the agent's spend mandate: a person must approve and refund.",
 				TPL_escalated);
 	}
-
-	struct rail_refund_req rq = {
-		.payment_id = o.payment.id, .payment_rail = o.payment.rail, .payment_total = o.total,
-		.amount = m.minor, .currency = o.currency, .reason = d->reason,
-		.idempotency_key = key, .order_id = o.id, .conversation_id = c->in->conversation_id,
-	};
-	err = rail->refund(NULL, c->rc, &rq, &res);
-	if (err) /* outcome unknown: keep the reservation, retry the message with the same key */
-		return err == RD_ETIMEOUT ? RD_EUNAVAIL : err;
-	if (res.status == REFUND_FAILED) {
-		if ((err = mandate_release(c->rc, key)))
-			return err;
-		json_t *fj = json_pack("{s:s, s:s, s:s}", "refund_id", key, "order_id", o.id, "failure",
-				       res.failure);
-		if ((err = audit_step(c, "refund_failed", fj, NULL)))
-			return err;
-		return escalate(c, "rail_failed", &o, m.minor, NULL,
+	case RF_RAIL_FAILED:
+		return escalate(c, "rail_failed", &o, d->offer_amount, NULL,
 				"The rail refused the refund: check the payment and refund by hand.",
 				TPL_escalated);
-	}
-	if (res.status == REFUND_PENDING)
-		return escalate(c, "rail_pending", &o, m.minor, NULL,
+	case RF_RAIL_PENDING:
+		return escalate(c, "rail_pending", &o, d->offer_amount, NULL,
 				"The rail accepted the refund but has not settled it: follow up.",
 				TPL_escalated);
-	return settle(c, &o, key, m.minor, &res);
+	}
+	return RD_OK;
 }

@@ -42,7 +42,10 @@
 	X(status_none, "")                                                 \
 	X(status_refunded, "amount order note")                            \
 	X(status_escalated, "order ticket")                                \
-	X(unsupported_media, "")
+	X(unsupported_media, "")                                           \
+	X(review_denied, "order")                                          \
+	X(review_more_info, "order")                                       \
+	X(review_expired, "order")
 
 enum template_id {
 #define X(name, vars) TPL_##name,

@@ -151,6 +151,10 @@ char *outbound_to_json(const struct outbound *ob)
 		return NULL;
 	if (ob->route)
 		json_object_set_new(o, "route", json_string(ob->route));
+	if (ob->kind[0])
+		json_object_set_new(o, "kind", json_string(ob->kind));
+	if (ob->ref[0])
+		json_object_set_new(o, "ref", json_string(ob->ref));
 	json_t *arr = json_array();
 	for (int i = 0; i < ob->n_replies; i++) {
 		const struct reply *r = &ob->replies[i];
@@ -180,6 +184,8 @@ enum rd_err outbound_from_json(const char *s, size_t len, struct outbound *ob)
 	    get_str(o, "conversation_id", ob->conversation_id, sizeof ob->conversation_id) ||
 	    get_str(o, "in_reply_to", ob->in_reply_to, sizeof ob->in_reply_to) ||
 	    get_str(o, "locale", ob->locale, sizeof ob->locale) ||
+	    get_str(o, "kind", ob->kind, sizeof ob->kind) ||
+	    get_str(o, "ref", ob->ref, sizeof ob->ref) ||
 	    get_dup(o, "route", &ob->route))
 		goto bad;
 	ob->received_at_ms = get_int(o, "received_at_ms");

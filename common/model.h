@@ -52,6 +52,11 @@ struct reply {
 
 /* What the agent sends back for one inbound message: the outbox entry. */
 struct outbound {
+	char kind[16];                          /* "" a reply to the customer; "review_card" post
+	                                           ticket `ref` for reviewers; "card_update" show a
+	                                           decision on its card; "notice" a note to the
+	                                           person who clicked (route says where) */
+	char ref[64];                           /* ticket id for review kinds, else "" */
 	char channel[MODEL_CHANNEL_LEN];
 	char channel_user_id[MODEL_ID_LEN];
 	char conversation_id[MODEL_ID_LEN];

@@ -512,6 +512,12 @@ static int cross_check(struct load_state *st)
 			"(or set REDRESS_WHATSAPP_ACCESS_TOKEN)");
 	else if (c->whatsapp.enabled && !c->whatsapp.phone_number_id[0])
 		fail_at(st, "whatsapp", "phone_number_id", "required when WhatsApp is enabled");
+	else if (c->slack.enabled && !c->slack.signing_secret[0])
+		fail_at(st, "slack", "signing_secret", "required when Slack is enabled "
+			"(or set REDRESS_SLACK_SIGNING_SECRET)");
+	else if (c->slack.enabled && !c->slack.bot_token[0])
+		fail_at(st, "slack", "bot_token", "required when Slack is enabled "
+			"(or set REDRESS_SLACK_BOT_TOKEN)");
 	return st->err[0] ? -1 : 0;
 }
 

@@ -72,6 +72,19 @@ struct config {
 		int service_window_s;             /* customer service window (86400) */
 		int timeout_ms;                   /* Graph API request timeout (10000) */
 	} whatsapp;
+	struct {
+		int enabled;                      /* (false) */
+		char signing_secret[256];         /* signs X-Slack-Signature */
+		char bot_token[512];              /* xoxb-… Web API bearer token */
+		char api_base[256];               /* (https://slack.com/api) */
+		char review_channel[64];          /* channel id where review cards go */
+		char reviewers[CONFIG_MAX_LIST * 2][32]; /* user ids allowed to decide; none = anyone */
+		size_t n_reviewers;
+		int timeout_ms;                   /* Web API request timeout (10000) */
+	} slack;
+	struct {
+		int ttl_days;                     /* review tickets expire after this (7) */
+	} review;
 };
 
 /* Fill every field with its documented default. */

@@ -68,6 +68,14 @@ static const char *check_wa_templates(const char *v)
 	return NULL;
 }
 
+static const char *check_slack_id(const char *v)
+{
+	for (const char *p = v; *p; p++)
+		if (!isupper((unsigned char)*p) && !isdigit((unsigned char)*p))
+			return "expected Slack user ids like U024BE7LH";
+	return *v ? NULL : "expected Slack user ids like U024BE7LH";
+}
+
 int config_is_secret(const struct centry *e)
 {
 	return strstr(e->key, "key") || strstr(e->key, "secret") || strstr(e->key, "token");
@@ -192,6 +200,23 @@ const struct centry config_entries[] = {
 	    "free-form replies only this long after the customer's last message, s"),
 	MS("whatsapp", "timeout_ms", whatsapp.timeout_ms, 100, 600000, "10000",
 	   "Graph API request timeout, ms"),
+
+	BOOL("slack", "enabled", slack.enabled, "false",
+	     "serve /webhooks/slack/events and /webhooks/slack/interactivity"),
+	STR("slack", "signing_secret", slack.signing_secret, NULL, "",
+	    "app signing secret: X-Slack-Signature is HMAC-SHA256 with it"),
+	STR("slack", "bot_token", slack.bot_token, NULL, "",
+	    "bot token (xoxb-…) for the Web API (give it as REDRESS_SLACK_BOT_TOKEN)"),
+	STR("slack", "api_base", slack.api_base, check_http_url, "https://slack.com/api",
+	    "Web API base URL, no trailing slash"),
+	STR("slack", "review_channel", slack.review_channel, NULL, "",
+	    "channel id where review cards are posted (empty: no cards)"),
+	LIST("slack", "reviewers", slack.reviewers, slack.n_reviewers, 0, check_slack_id, "",
+	     "Slack user ids allowed to approve or deny; empty = anyone in the review channel"),
+	MS("slack", "timeout_ms", slack.timeout_ms, 100, 600000, "10000", "Web API request timeout, ms"),
+
+	INT("review", "ttl_days", review.ttl_days, 1, 365, "7",
+	    "review tickets expire after this many days; the customer is told"),
 };
 
 const size_t config_n_entries = RD_ARRAY_LEN(config_entries);

@@ -231,6 +231,7 @@ static int cmd_serve(const struct config *cfg)
 		.max_verify_attempts = cfg->agent.max_verify_attempts,
 		.rails_enabled = cfg->rails.enabled, .n_rails = cfg->rails.n_enabled,
 		.issuer_name = cfg->issuer.name, .credit_note_prefix = cfg->issuer.credit_note_prefix,
+		.review_ttl_days = cfg->review.ttl_days,
 	};
 	if (agent_new(&acfg, tpl, &orders_redis, NULL, &agent))
 		goto out;

@@ -91,6 +91,38 @@ static int ack(struct thread_ctx *t, const char *stream, const char *group, cons
 	return ok ? 0 : -1;
 }
 
+/* Where review cards go: the Slack review channel when there is one. */
+static const char *review_sink(void)
+{
+	void *ctx;
+	if (gw.cfg->slack.review_channel[0] && channel_find("slack", &ctx))
+		return "slack";
+	return NULL;
+}
+
+/* Queue ob in the outbox (inside the caller's MULTI) with the next sequence
+ * number of its conversation. Returns the number of commands appended. */
+static int append_outbox(struct thread_ctx *t, struct outbound *ob)
+{
+	if (ob->n_replies == 0 && !ob->kind[0])
+		return 0; /* nothing to say */
+	if (strcmp(ob->channel, REVIEW_DESTINATION) == 0) {
+		const char *sink = review_sink();
+		if (!sink) {
+			LOG_D("worker", "no_review_channel", "ticket %s stays in Redis only", ob->ref);
+			return 0;
+		}
+		snprintf(ob->channel, sizeof ob->channel, "%s", sink);
+	}
+	char *json = outbound_to_json(ob);
+	if (!json)
+		return 0;
+	redisAppendCommand(t->rc, "EVAL %s 2 rd:out:seq:{%s} %s %s %s", outbox_lua, ob->conversation_id,
+			   KEY_OUTBOX, json, ob->conversation_id);
+	free(json);
+	return 1;
+}
+
 /* Count a turn's events. */
 static void count(const struct turn *turn)
 {
@@ -143,28 +175,23 @@ static int handle_inbound(struct thread_ctx *t, const char *id, const char *json
 		metrics_error("agent");
 		goto unlock;
 	}
-	char *out = outbound_to_json(&turn.out);
-	if (!out) {
-		turn_free(&turn);
-		goto unlock;
-	}
 	/* the turn is recorded once: state, transcript, outbox, done, ack */
 	redisAppendCommand(t->rc, "MULTI");
 	int n = agent_commit_append(t->rc, &m, &turn);
-	redisAppendCommand(t->rc, "EVAL %s 2 rd:out:seq:{%s} %s %s %s", outbox_lua, m.conversation_id,
-			   KEY_OUTBOX, out, m.conversation_id);
+	n += append_outbox(t, &turn.out);
+	for (int i = 0; i < turn.n_extra; i++)
+		n += append_outbox(t, &turn.extra[i]);
 	redisAppendCommand(t->rc, "SET %s 1 EX %d", done_key, DONE_TTL_S);
 	redisAppendCommand(t->rc, "XACK %s %s %s", KEY_INBOUND, GROUP_AGENTS, id);
 	redisAppendCommand(t->rc, "EXEC");
-	free(out);
 	int ok = 1;
-	for (int i = 0; i < n + 5; i++) {
+	for (int i = 0; i < n + 4; i++) {
 		redisReply *x = NULL;
 		if (redisGetReply(t->rc, (void **)&x) != REDIS_OK || !x) {
 			ok = 0;
 			break;
 		}
-		if (i == n + 4 && x->type != REDIS_REPLY_ARRAY)
+		if (i == n + 3 && x->type != REDIS_REPLY_ARRAY)
 			ok = 0;
 		freeReplyObject(x);
 	}
