@@ -29,6 +29,32 @@ void refund_key(const struct order *o, int64_t amount, char out[40])
 	snprintf(out, 40, "rf_%.32s", hex);
 }
 
+/* What a reviewer needs to see on the card, stored with the ticket:
+ * {"policy": <policy result>, "order": {id, total, …, risk_score, chargebacks}}.
+ * Caller frees. */
+static char *ticket_context(const struct order *o, const char *decision_json)
+{
+	json_t *ctx = json_object();
+	json_t *pol = decision_json ? json_loads(decision_json, 0, NULL) : NULL;
+	json_object_set_new(ctx, "policy", pol ? pol : json_object());
+	if (o) {
+		char created[32], delivered[32] = "";
+		rfc3339_format(o->created_at, created, sizeof created);
+		if (o->delivered_at)
+			rfc3339_format(o->delivered_at, delivered, sizeof delivered);
+		json_object_set_new(ctx, "order",
+			json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:i}", "id", o->id,
+				  "total", (json_int_t)o->total, "refunded", (json_int_t)o->refunded,
+				  "currency", o->currency, "rail", o->payment.rail, "provider",
+				  o->payment.provider, "created_at", created, "delivered_at", delivered,
+				  "delivery_status", o->delivery_status, "risk_score", o->customer.risk_score,
+				  "chargebacks", o->customer.chargebacks));
+	}
+	char *s = json_dumps(ctx, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(ctx);
+	return s;
+}
+
 enum rd_err escalate(struct tctx *c, const char *reason, const struct order *o, int64_t amount,
 		     const char *decision_json, const char *suggested, enum template_id tpl)
 {
@@ -51,7 +77,12 @@ enum rd_err escalate(struct tctx *c, const char *reason, const struct order *o, 
 		.suggested_action = suggested,
 		.created_at = c->now,
 	};
+	char *context = ticket_context(o, decision_json);
+	if (!context)
+		return RD_ENOMEM;
+	req.decision_json = context;
 	enum rd_err err = review_open(c->rc, &req, id, sizeof id, &created);
+	free(context);
 	if (err)
 		return err;
 	json_t *data = json_pack("{s:s, s:s, s:s, s:I, s:s}", "ticket", id, "reason", reason,

@@ -42,6 +42,7 @@ struct channel_ops {
 
 extern const struct channel_ops testchan_ops;
 extern const struct channel_ops whatsapp_ops;
+extern const struct channel_ops slack_ops;
 /* 1 when ex carries "Authorization: Bearer <[test_channel] api_key>"
  * (constant-time compare); the QA read routes use it too. */
 int testchan_authorized(const struct config *cfg, struct http_exchange *ex);

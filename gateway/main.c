@@ -27,7 +27,7 @@
 
 #define MAX_ROUTES 32
 
-struct gateway gw;
+
 static struct lws_context *lws_ctx;
 static volatile sig_atomic_t got_signal;
 

@@ -13,6 +13,7 @@
 #include "common/util.h"
 #include "gateway/gateway.h"
 #include "gateway/metrics.h"
+#include "gateway/outbox.h"
 
 #define READ_COUNT 16
 #define BLOCK_MS 500
@@ -40,14 +41,6 @@ static struct agent *the_agent;
 static const char unlock_lua[] =
 	"if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
-/* Outbox entries carry a per-conversation sequence number, so senders
- * deliver one customer's replies in order even across retries.
- * KEYS: rd:out:seq:{cid}, rd:outbox. ARGV: outbound JSON, cid. */
-static const char outbox_lua[] =
-	"local s = redis.call('INCR', KEYS[1])\n"
-	"redis.call('EXPIRE', KEYS[1], 2592000)\n"
-	"return redis.call('XADD', KEYS[2], '*', 'o', ARGV[1], 'c', ARGV[2], 's', s)\n";
-#define OUT_SEQ_TTL_S 2592000
 
 static int lock_conversation(struct thread_ctx *t, const char *cid)
 {
@@ -114,13 +107,7 @@ static int append_outbox(struct thread_ctx *t, struct outbound *ob)
 		}
 		snprintf(ob->channel, sizeof ob->channel, "%s", sink);
 	}
-	char *json = outbound_to_json(ob);
-	if (!json)
-		return 0;
-	redisAppendCommand(t->rc, "EVAL %s 2 rd:out:seq:{%s} %s %s %s", outbox_lua, ob->conversation_id,
-			   KEY_OUTBOX, json, ob->conversation_id);
-	free(json);
-	return 1;
+	return outbox_append_pipelined(t->rc, ob);
 }
 
 /* Count a turn's events. */

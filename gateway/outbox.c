@@ -1,0 +1,34 @@
+#include "gateway/outbox.h"
+
+#include <stdlib.h>
+
+#include "gateway/gateway.h"
+
+const char outbox_lua[] =
+	"local s = redis.call('INCR', KEYS[1])\n"
+	"redis.call('EXPIRE', KEYS[1], 2592000)\n"
+	"return redis.call('XADD', KEYS[2], '*', 'o', ARGV[1], 'c', ARGV[2], 's', s)\n";
+
+int outbox_append_pipelined(redisContext *rc, const struct outbound *ob)
+{
+	char *json = outbound_to_json(ob);
+	if (!json)
+		return 0;
+	redisAppendCommand(rc, "EVAL %s 2 rd:out:seq:{%s} %s %s %s", outbox_lua, ob->conversation_id,
+			   KEY_OUTBOX, json, ob->conversation_id);
+	free(json);
+	return 1;
+}
+
+enum rd_err outbox_append(redisContext *rc, const struct outbound *ob)
+{
+	if (!outbox_append_pipelined(rc, ob))
+		return RD_ENOMEM;
+	redisReply *r = NULL;
+	enum rd_err err = RD_OK;
+	if (redisGetReply(rc, (void **)&r) != REDIS_OK || !r || r->type != REDIS_REPLY_STRING)
+		err = RD_EREDIS;
+	if (r)
+		freeReplyObject(r);
+	return err;
+}
