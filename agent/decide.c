@@ -92,13 +92,16 @@ static enum rd_err ticket_set(redisContext *rc, const struct ticket *tk, const c
 static void to_reviewer(struct turn *t, const struct message *in, const char *kind, const char *ticket,
 			const char *text)
 {
-	if (t->n_extra == TURN_MAX_EXTRA)
+	/* the ticket sweeper clicks nothing: its card updates go to the
+	 * review channel, and there is nobody to send a note to */
+	int system = strcmp(in->channel, "system") == 0;
+	if (t->n_extra == TURN_MAX_EXTRA || (system && strcmp(kind, "notice") == 0))
 		return;
 	struct outbound *ob = &t->extra[t->n_extra];
 	memset(ob, 0, sizeof *ob);
 	snprintf(ob->kind, sizeof ob->kind, "%s", kind);
 	model_strlcpy(ob->ref, ticket, sizeof ob->ref);
-	model_strlcpy(ob->channel, in->channel, sizeof ob->channel);
+	model_strlcpy(ob->channel, system ? REVIEW_DESTINATION : in->channel, sizeof ob->channel);
 	model_strlcpy(ob->channel_user_id, in->channel_user_id, sizeof ob->channel_user_id);
 	model_strlcpy(ob->conversation_id, in->conversation_id, sizeof ob->conversation_id);
 	if (in->route && !(ob->route = strdup(in->route)))
@@ -142,6 +145,7 @@ static const char *action_verb(const char *action)
 	return strcmp(action, "review_approve") == 0 ? "approve"
 	     : strcmp(action, "review_deny") == 0    ? "deny"
 	     : strcmp(action, "review_info") == 0    ? "info"
+	     : strcmp(action, "review_expire") == 0  ? "expire" /* the ticket sweeper */
 						      : NULL;
 }
 
@@ -152,7 +156,7 @@ static enum rd_err approve(struct tctx *c, const struct ticket *tk, const char *
 {
 	struct agent *a = c->a;
 	char amt[64];
-	*status = "needs_manual";
+	*status = "open"; /* unless it is settled below: a person still has to act */
 	if (!tk->order_id[0] || tk->amount <= 0) {
 		snprintf(card, n, "There is nothing to refund on this ticket: <@%s>, answer the customer "
 				  "yourself.", reviewer);
@@ -242,9 +246,10 @@ enum rd_err agent_review(struct agent *a, redisContext *rc, const struct message
 	if (err)
 		return err;
 	if (strcmp(tk.status, "open") != 0 && strcmp(tk.status, "info_requested") != 0) {
-		snprintf(card, sizeof card, "Ticket %s was already %s%s%s%s: nothing changed.", tk.id,
-			 tk.status, tk.decided_by[0] ? " by <@" : "", tk.decided_by,
-			 tk.decided_by[0] ? ">" : "");
+		snprintf(card, sizeof card, "Ticket %s is already %s%s%s%s: nothing changed.", tk.id,
+			 tk.status, tk.decided_by[0] && strcmp(tk.decided_by, "redress") != 0 ? " (by <@" : "",
+			 strcmp(tk.decided_by, "redress") != 0 ? tk.decided_by : "",
+			 tk.decided_by[0] && strcmp(tk.decided_by, "redress") != 0 ? ">)" : "");
 		to_reviewer(t, in, "notice", tk.id, card);
 		goto keep_state;
 	}
@@ -252,7 +257,13 @@ enum rd_err agent_review(struct agent *a, redisContext *rc, const struct message
 		goto fail;
 
 	const char *status;
-	if (c.now - tk.created_at > (int64_t)a->cfg.review_ttl_days * 86400) {
+	int expired = c.now - tk.created_at > (int64_t)a->cfg.review_ttl_days * 86400;
+	if (strcmp(verb, "expire") == 0 && !expired) {
+		turn_free(t);
+		memset(t, 0, sizeof *t);
+		goto keep_state; /* not yet (the clock moved, or ttl_days grew) */
+	}
+	if (expired) {
 		status = "expired";
 		if ((err = say(&c, TPL_review_expired, "order", tk.order_id[0] ? tk.order_id : "-", NULL)))
 			goto fail;

@@ -50,7 +50,7 @@ static char *ticket_context(const struct order *o, const char *decision_json)
 				  "delivery_status", o->delivery_status, "risk_score", o->customer.risk_score,
 				  "chargebacks", o->customer.chargebacks));
 	}
-	char *s = json_dumps(ctx, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	char *s = json_dumps(ctx, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
 	json_decref(ctx);
 	return s;
 }

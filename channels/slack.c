@@ -103,8 +103,11 @@ static int ok_ts(const char *s)
 	return n > 0 && n < 32 && strspn(s, "0123456789.") == n;
 }
 
-/* Drop "<@U123>" mentions: the agent reads the words, not the addressing. */
-static char *strip_mentions(const char *text)
+/* Slack's message text as the customer typed it ("Basic formatting" in
+ * Slack's docs): mentions "<@U123>" go (the agent reads the words, not the
+ * addressing), "<mailto:a@b.c|a@b.c>" and "<https://x|label>" become their
+ * label (or target), and &amp; &lt; &gt; are unescaped. Caller frees. */
+static char *slack_plain_text(const char *text)
 {
 	size_t n = strlen(text);
 	if (n > MODEL_MAX_TEXT)
@@ -113,12 +116,32 @@ static char *strip_mentions(const char *text)
 	if (!out)
 		return NULL;
 	for (size_t i = 0; i < n;) {
-		if (text[i] == '<' && text[i + 1] == '@') {
-			const char *gt = memchr(text + i, '>', n - i);
-			if (gt) {
-				i = (size_t)(gt - text) + 1;
-				continue;
+		const char *gt = text[i] == '<' ? memchr(text + i, '>', n - i) : NULL;
+		if (gt) {
+			const char *in = text + i + 1, *bar = memchr(in, '|', (size_t)(gt - in));
+			if (in[0] == '@' || in[0] == '#' || in[0] == '!') {
+				/* a mention: dropped */
+			} else if (bar) {
+				memcpy(o, bar + 1, (size_t)(gt - bar - 1));
+				o += gt - bar - 1;
+			} else {
+				const char *t = strncmp(in, "mailto:", 7) == 0 ? in + 7 : in;
+				memcpy(o, t, (size_t)(gt - t));
+				o += gt - t;
 			}
+			i = (size_t)(gt - text) + 1;
+			continue;
+		}
+		static const struct { const char *esc; char c; } ents[] = {
+			{ "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' } };
+		size_t k;
+		for (k = 0; k < RD_ARRAY_LEN(ents); k++)
+			if (strncmp(text + i, ents[k].esc, strlen(ents[k].esc)) == 0)
+				break;
+		if (k < RD_ARRAY_LEN(ents)) {
+			*o++ = ents[k].c;
+			i += strlen(ents[k].esc);
+			continue;
 		}
 		*o++ = text[i++];
 	}
@@ -188,7 +211,7 @@ static void event_callback(struct http_exchange *ex, json_t *doc)
 		return;
 	}
 	struct message *m = calloc(1, sizeof *m);
-	if (!m || !(m->text = strip_mentions(jstr(ev, "text")))) {
+	if (!m || !(m->text = slack_plain_text(jstr(ev, "text")))) {
 		free(m);
 		http_respond_error(ex, 503, "out of memory");
 		return;

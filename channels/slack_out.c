@@ -120,6 +120,7 @@ static enum outcome call(struct slack *s, const struct send_env *env, const char
 
 struct ticket_view {
 	char id[32], status[24], order_id[64], currency[8], channel[16], user[192];
+	char card_channel[64], card_ts[32]; /* where its card was posted */
 	char reason[48], request[400], action[256], decided_by[64];
 	int64_t amount;
 	json_t *context; /* {"policy": …, "order": …} */
@@ -129,15 +130,15 @@ static enum rd_err load_ticket(redisContext *rc, const char *id, struct ticket_v
 {
 	redisReply *r = redisCommand(rc, "HMGET rd:ticket:%s status order_id amount currency channel "
 					 "channel_user_id reason request_text suggested_action decided_by "
-					 "decision_json", id);
-	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 11) {
+					 "decision_json slack_channel slack_ts", id);
+	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 13) {
 		if (r)
 			freeReplyObject(r);
 		return RD_EUNAVAIL;
 	}
 	memset(t, 0, sizeof *t);
-	const char *v[11];
-	for (size_t i = 0; i < 11; i++)
+	const char *v[13];
+	for (size_t i = 0; i < 13; i++)
 		v[i] = r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : "";
 	snprintf(t->id, sizeof t->id, "%s", id);
 	model_strlcpy(t->status, v[0], sizeof t->status);
@@ -151,6 +152,8 @@ static enum rd_err load_ticket(redisContext *rc, const char *id, struct ticket_v
 	model_strlcpy(t->action, v[8], sizeof t->action);
 	model_strlcpy(t->decided_by, v[9], sizeof t->decided_by);
 	t->context = json_loads(v[10], 0, NULL);
+	model_strlcpy(t->card_channel, v[11], sizeof t->card_channel);
+	model_strlcpy(t->card_ts, v[12], sizeof t->card_ts);
 	freeReplyObject(r);
 	return t->status[0] ? RD_OK : RD_ENOTFOUND;
 }
@@ -290,12 +293,16 @@ static enum rd_err update_card(struct slack *s, const struct send_env *env, cons
 	if (err)
 		return err == RD_ENOTFOUND ? RD_ENOTFOUND : RD_EUNAVAIL;
 	summary_of(&t, summary, sizeof summary);
-	int still_open = strcmp(t.status, "open") == 0 || strcmp(t.status, "info_requested") == 0 ||
-			 strcmp(t.status, "needs_manual") == 0;
-	json_t *body = json_pack("{s:s, s:s, s:s, s:o}", "channel", route_str(route, "channel"), "ts",
-				 route_str(route, "ts"), "text", line,
-				 "blocks", card_blocks(&t, summary, still_open && strcmp(t.status, "needs_manual"),
-						       line));
+	int still_open = strcmp(t.status, "open") == 0 || strcmp(t.status, "info_requested") == 0;
+	/* a click says where its card is; the ticket sweeper uses the ticket's */
+	const char *ch = route_str(route, "channel")[0] ? route_str(route, "channel") : t.card_channel;
+	const char *ts = route_str(route, "ts")[0] ? route_str(route, "ts") : t.card_ts;
+	if (!ch[0] || !ts[0]) {
+		json_decref(t.context);
+		return RD_OK; /* the card was never posted: nothing to update */
+	}
+	json_t *body = json_pack("{s:s, s:s, s:s, s:o}", "channel", ch, "ts", ts, "text", line,
+				 "blocks", card_blocks(&t, summary, still_open, line));
 	json_decref(t.context);
 	enum outcome out = call(s, env, "chat.update", body, NULL, 0);
 	return out == OUT_RETRY ? RD_EUNAVAIL : out == OUT_OK ? RD_OK : RD_EPROTO;

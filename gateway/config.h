@@ -84,6 +84,7 @@ struct config {
 	} slack;
 	struct {
 		int ttl_days;                     /* review tickets expire after this (7) */
+		int sweep_interval_s;             /* how often expired tickets are looked for (60) */
 	} review;
 };
 

@@ -217,6 +217,8 @@ const struct centry config_entries[] = {
 
 	INT("review", "ttl_days", review.ttl_days, 1, 365, "7",
 	    "review tickets expire after this many days; the customer is told"),
+	INT("review", "sweep_interval_s", review.sweep_interval_s, 1, 86400, "60",
+	    "how often open tickets are checked for expiry, s"),
 };
 
 const size_t config_n_entries = RD_ARRAY_LEN(config_entries);

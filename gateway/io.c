@@ -32,6 +32,28 @@ static pthread_t thread;
 static atomic_int running, busy;
 static char ingest_sha[41];
 
+enum rd_err io_ingest_direct(redisContext *rc, const struct message *m)
+{
+	char dkey[MODEL_CHANNEL_LEN + MODEL_ID_LEN + 16];
+	snprintf(dkey, sizeof dkey, "rd:dedupe:%s:%s", m->channel, m->message_id);
+	char *json = message_to_json(m);
+	if (!json)
+		return RD_ENOMEM;
+	redisReply *r = redisCommand(rc, "EVAL %s 3 %s %s %s %d %s", ingest_lua, dkey, KEY_INBOUND, "",
+				     DEDUPE_TTL_S, json);
+	free(json);
+	enum rd_err err = RD_EREDIS;
+	if (r && r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
+	    r->element[0]->type == REDIS_REPLY_INTEGER) {
+		err = r->element[0]->integer == 1 ? RD_OK : RD_EEXIST;
+		if (!err)
+			metrics_message_in(m->channel);
+	}
+	if (r)
+		freeReplyObject(r);
+	return err;
+}
+
 void io_submit(struct io_job *job)
 {
 	queue_push(&todo, &job->node);

@@ -36,6 +36,10 @@ void io_submit(struct io_job *job);
 void io_poll_done(void);
 /* Jobs queued or running. */
 size_t io_pending(void);
+/* Dedupe and append one message now, with the caller's connection
+ * (worker threads: the ticket sweeper). RD_EEXIST for a duplicate. */
+enum rd_err io_ingest_direct(redisContext *rc, const struct message *m) RD_WUR;
+
 /* Free an ingest job's owned fields (not the job). */
 void io_job_clear(struct io_job *job);
 

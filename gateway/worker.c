@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "gateway/gateway.h"
+#include "gateway/io.h"
 #include "gateway/metrics.h"
 #include "gateway/outbox.h"
 
@@ -29,6 +30,7 @@ struct thread_ctx {
 	redisContext *rc;
 	CURL *curl;          /* for channels' outbound HTTP */
 	int64_t next_claim;
+	int64_t next_sweep;  /* worker 0: when to look for expired tickets */
 };
 
 static struct thread_ctx threads[MAX_THREADS];
@@ -328,6 +330,38 @@ static void handle_entries(struct thread_ctx *t, redisReply *entries)
 	}
 }
 
+/* Tickets open past [review] ttl_days expire: each becomes an inbound
+ * "review_expire" message on its review conversation, so the agent tells
+ * the customer, audits it and updates the card exactly once (the message
+ * id is the dedupe key), whichever gateway process swept first. */
+static void sweep_tickets(struct thread_ctx *t)
+{
+	int64_t cutoff = now_ms() / 1000 - (int64_t)gw.cfg->review.ttl_days * 86400;
+	redisReply *r = redisCommand(t->rc, "ZRANGEBYSCORE rd:tickets:open -inf %lld LIMIT 0 100",
+				     (long long)cutoff);
+	if (!r || r->type != REDIS_REPLY_ARRAY) {
+		if (r)
+			freeReplyObject(r);
+		return;
+	}
+	for (size_t i = 0; i < r->elements; i++) {
+		const char *id = r->element[i]->str;
+		struct message m;
+		memset(&m, 0, sizeof m);
+		snprintf(m.channel, sizeof m.channel, "system");
+		snprintf(m.channel_user_id, sizeof m.channel_user_id, "redress");
+		snprintf(m.conversation_id, sizeof m.conversation_id, "review:%.60s", id);
+		snprintf(m.message_id, sizeof m.message_id, "expire:%.60s", id);
+		snprintf(m.payload, sizeof m.payload, "review_expire:%.40s", id);
+		m.kind = MSG_BUTTON;
+		m.received_at_ms = now_ms();
+		enum rd_err err = io_ingest_direct(t->rc, &m);
+		if (err && err != RD_EEXIST)
+			LOG_W("worker", "sweep_failed", "ticket %s: %s", id, rd_strerror(err));
+	}
+	freeReplyObject(r);
+}
+
 static void *thread_main(void *arg)
 {
 	struct thread_ctx *t = arg;
@@ -360,6 +394,10 @@ static void *thread_main(void *arg)
 			if (r)
 				freeReplyObject(r);
 			t->next_claim = mono_ms() + gw.cfg->gateway.claim_idle_ms / 2;
+		}
+		if (!t->is_sender && t->index == 0 && mono_ms() >= t->next_sweep) {
+			sweep_tickets(t);
+			t->next_sweep = mono_ms() + (int64_t)gw.cfg->review.sweep_interval_s * 1000;
 		}
 		r = redisCommand(t->rc, "XREADGROUP GROUP %s %s COUNT %d BLOCK %d STREAMS %s >", group,
 				 t->consumer, READ_COUNT, BLOCK_MS, stream);

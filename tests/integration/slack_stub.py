@@ -17,7 +17,8 @@ request and answers the way Slack does.
 Routes (anything else: 404 {"ok": false, "error": "unknown_method"}):
     POST /api/chat.postMessage  → 200 {"ok": true, "channel", "ts": "<unique>", "message": {…}}
     POST /api/chat.update       → 200 {"ok": true, "channel", "ts" (echoed), "text", "message"}
-                                  (an unknown channel + ts → {"ok": false, "error": "message_not_found"})
+                                  (unknown channel + ts → {"ok": false,
+                                   "error": "message_not_found"})
     POST /api/chat.postEphemeral→ 200 {"ok": true, "message_ts"}
     GET|POST /api/auth.test     → the bot's identity (team T0SHOP, user U0REDRESS, bot B0REDRESS)
     GET|POST /api/users.info    → a user (locale from stub.users, "en-US" by default)

@@ -374,12 +374,12 @@ def fake_offer():
     return {"kind": "api", "ts": new_ts(), "args": {"text": "I can refund $49.00 for order 1001."}}
 
 
-def escalate_on_test_channel(gw, text=JORDAN_ASKS):
+def escalate_on_test_channel(gw, text=JORDAN_ASKS, locale=None):
     """jordan asks (test channel) for a refund of 1003 and proves his email:
     ticket T-0001."""
-    r = gw.send("jordan", text)
+    r = gw.send("jordan", text, locale=locale)
     assert r.status_code == 200, r.text
-    r = gw.send("jordan", "jordan@example.com")
+    r = gw.send("jordan", "jordan@example.com", locale=locale)
     assert r.status_code == 200, r.text
     said = " ".join(x["text"] for x in r.json()["replies"])
     assert "T-0001" in said, said
@@ -790,6 +790,46 @@ def test_ask_for_info_keeps_the_ticket_open(make_slack_gateway, slack, redis_ser
     slack.check()
 
 
+def template(locale, name, **values):
+    """templates/LOCALE/NAME.txt rendered with values (what the customer reads)."""
+    text = (REPO / "templates" / locale / f"{name}.txt").read_text(encoding="utf-8").strip()
+    for k, v in values.items():
+        text = text.replace("{" + k + "}", v)
+    return text
+
+
+PT_ASKS, ES_ASKS = "Oi, quero reembolso do pedido 1003", "Hola, quiero un reembolso del pedido 1003"
+LANGUAGES = [
+    pytest.param("pt-BR", PT_ASKS, "review_approve", id="approve-pt-BR"),
+    pytest.param("es", ES_ASKS, "review_deny", id="deny-es"),
+    pytest.param("pt-BR", PT_ASKS, "review_info", id="info-pt-BR"),
+]
+
+
+@pytest.mark.parametrize("locale,ask,action", LANGUAGES)
+def test_the_customer_hears_the_decision_in_their_language(make_slack_gateway, slack,
+                                                           redis_server, locale, ask, action):
+    redis = redis_server.client
+    gw = make_slack_gateway(sections={"mandate": HIGH_CAPS})
+    escalate_on_test_channel(gw, ask, locale=locale)
+    assert ticket(redis)["locale"] == locale, ticket(redis)
+    card = wait_card(slack)
+    before = len(outs(gw, "test:jordan"))
+    review_click(gw, slack, card, action, user=LEAD)
+    if action == "review_approve":
+        told = wait_for(lambda: (lambda o: o[before:] if any("NC-0001" in x for x in o[before:])
+                                 else None)(outs(gw, "test:jordan")), REPLY_TIMEOUT,
+                        what="the customer told of the refund and the credit note")
+        prefix = template(locale, "refunded").split("{")[0]          # "Pronto! O reembolso de "
+        assert told[0].startswith(prefix), (prefix, told)
+        note = template(locale, "credit_note").split("{")[0]         # "A nota de crédito "
+        assert told[-1].startswith(note) and "1003" in told[-1], (note, told)
+    else:
+        told = wait_outs(gw, "test:jordan", before + 1)[before:]
+        name = "review_denied" if action == "review_deny" else "review_more_info"
+        assert told == [template(locale, name, order="1003")], told
+
+
 def test_a_second_click_changes_nothing(make_slack_gateway, slack, redis_server):
     redis = redis_server.client
     gw = make_slack_gateway(sections={"mandate": HIGH_CAPS})
@@ -971,3 +1011,13 @@ def test_refund_and_credit_note_arrive_in_order_across_a_retry(slack_gateway, sl
     refused = slack.posts(ok=False)
     assert len(refused) == 1 and USD_49 in message_text(refused[0]), slack.summary()
     assert refunds_created(redis) == 1
+
+
+def test_slack_markup_reaches_the_agent_as_plain_text(slack_gateway, slack, redis_server):
+    """Slack wraps what people type: <mailto:a|a>, <https://x|label>, &amp;."""
+    gw, redis = slack_gateway, redis_server.client
+    ts, _ = start_thread(gw, redis, slack)
+    reply_in_thread(gw, redis, ts, mailto("alex@example.com"))
+    assert last_inbound(redis)["text"] == "alex@example.com"
+    reply_in_thread(gw, redis, ts, "see <https://shop.example/o/1001|my order> &amp; &lt;3 <@U0LEAD>")
+    assert last_inbound(redis)["text"] == "see my order & <3 "
