@@ -52,11 +52,38 @@ struct config {
 		char dir[256];                    /* (templates) */
 	} templates;
 	struct {
+		char api_base[256];               /* (https://api.stripe.com) */
+		char secret_key[256];             /* sk_… (env REDRESS_RAILS_STRIPE_SECRET_KEY) */
+		char webhook_secret[256];         /* whsec_… signs Stripe-Signature */
+		int timeout_ms;                   /* (10000) */
+	} stripe;
+	struct {
+		char api_base[256];               /* the PSP's API Pix base URL */
+		char token_url[256];              /* OAuth2 client-credentials token endpoint */
+		char client_id[256];
+		char client_secret[256];
+		char cert_file[256];              /* mutual TLS client certificate (PEM) */
+		char key_file[256];               /* and its key */
+		int timeout_ms;                   /* (10000) */
+		int poll_interval_s;              /* pending devoluções are polled this often (30) */
+	} pix;
+	struct {
+		char api_base[256];               /* the wallet provider's REST API */
+		char api_key[256];
+		char agent_id[128];
+		int timeout_ms;                   /* (10000) */
+	} usdc;
+	struct {
 		char name[128];                   /* (Demo Shop) */
 		char tax_id[64];                  /* ("") */
 		char address[256];                /* ("") */
 		char credit_note_prefix[16];      /* (NC-) */
+		char link_secret[256];            /* signs credit-note links; empty: a random one per start */
+		int link_ttl_days;                /* credit-note links expire (90) */
 	} issuer;
+	struct {
+		char public_url[256];             /* how customers reach us: http://127.0.0.1:8080 */
+	} site;
 	struct {
 		char store[16];                   /* redis (the only one yet) */
 	} orders;

@@ -51,6 +51,11 @@ static const char *check_http_url(const char *v)
 	return "expected an http:// or https:// URL";
 }
 
+static const char *check_http_url_or_empty(const char *v)
+{
+	return *v ? check_http_url(v) : NULL;
+}
+
 /* "refunded=refund_update/pt_BR, *=redress_update/en_US" (or empty) */
 static const char *check_wa_templates(const char *v)
 {
@@ -170,6 +175,34 @@ const struct centry config_entries[] = {
 	LIST("rails", "enabled", rails.enabled, rails.n_enabled, 1, check_ident, "sandbox",
 	     "rails (payment providers) that may execute refunds"),
 
+	STR("rails.stripe", "api_base", stripe.api_base, check_http_url, "https://api.stripe.com",
+	    "Stripe API base URL"),
+	STR("rails.stripe", "secret_key", stripe.secret_key, NULL, "",
+	    "Stripe secret key (give it as REDRESS_RAILS_STRIPE_SECRET_KEY)"),
+	STR("rails.stripe", "webhook_secret", stripe.webhook_secret, NULL, "",
+	    "endpoint secret: Stripe-Signature is HMAC-SHA256 with it"),
+	MS("rails.stripe", "timeout_ms", stripe.timeout_ms, 100, 600000, "10000", "request timeout, ms"),
+
+	STR("rails.pix", "api_base", pix.api_base, check_http_url_or_empty, "",
+	    "the PSP's API Pix base URL (Banco Central do Brasil standard)"),
+	STR("rails.pix", "token_url", pix.token_url, check_http_url_or_empty, "",
+	    "OAuth2 client-credentials token endpoint"),
+	STR("rails.pix", "client_id", pix.client_id, NULL, "", "OAuth2 client id"),
+	STR("rails.pix", "client_secret", pix.client_secret, NULL, "",
+	    "OAuth2 client secret (give it as REDRESS_RAILS_PIX_CLIENT_SECRET)"),
+	STR("rails.pix", "cert_file", pix.cert_file, NULL, "", "mutual TLS client certificate, PEM"),
+	STR("rails.pix", "key_file", pix.key_file, NULL, "", "mutual TLS client key, PEM"),
+	MS("rails.pix", "timeout_ms", pix.timeout_ms, 100, 600000, "10000", "request timeout, ms"),
+	INT("rails.pix", "poll_interval_s", pix.poll_interval_s, 1, 86400, "30",
+	    "pending devolucoes are polled this often, s"),
+
+	STR("rails.usdc", "api_base", usdc.api_base, check_http_url_or_empty, "",
+	    "the USDC wallet provider's REST API base URL"),
+	STR("rails.usdc", "api_key", usdc.api_key, NULL, "",
+	    "wallet provider API key (give it as REDRESS_RAILS_USDC_API_KEY)"),
+	STR("rails.usdc", "agent_id", usdc.agent_id, NULL, "", "our agent id at the wallet provider"),
+	MS("rails.usdc", "timeout_ms", usdc.timeout_ms, 100, 600000, "10000", "request timeout, ms"),
+
 	STR("templates", "dir", templates.dir, check_nonempty, "templates",
 	    "directory of reply and credit-note templates"),
 
@@ -178,6 +211,13 @@ const struct centry config_entries[] = {
 	STR("issuer", "address", issuer.address, NULL, "", "address on credit notes"),
 	STR("issuer", "credit_note_prefix", issuer.credit_note_prefix, NULL, "NC-",
 	    "prefix of credit note numbers"),
+	STR("issuer", "link_secret", issuer.link_secret, NULL, "",
+	    "signs credit-note links (empty: a random secret at each start)"),
+	INT("issuer", "link_ttl_days", issuer.link_ttl_days, 1, 3650, "90",
+	    "credit-note links stop working after this many days"),
+
+	STR("site", "public_url", site.public_url, check_http_url, "http://127.0.0.1:8080",
+	    "the gateway's address as customers reach it (links in messages)"),
 
 	STR("orders", "store", orders.store, check_store, "redis", "where orders are read: redis"),
 
