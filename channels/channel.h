@@ -12,12 +12,12 @@
 #include "common/rd.h"
 #include "gateway/config.h"
 #include "gateway/http.h"
-#include "gateway/httpc.h"
+#include "common/httpc.h"
 
 /* What a worker or sender thread lends a channel's calls. */
 struct send_env {
 	redisContext *rc;     /* the thread's Redis connection (borrowed) */
-	CURL *curl;           /* the thread's libcurl handle (borrowed), see gateway/httpc.h */
+	CURL *curl;           /* the thread's libcurl handle (borrowed), see common/httpc.h */
 	const char *entry_id; /* the outbox entry being sent ("" for none): lets a channel
 	                         remember which of its replies already went out */
 };

@@ -365,7 +365,7 @@ static void sweep_tickets(struct thread_ctx *t)
 static void *thread_main(void *arg)
 {
 	struct thread_ctx *t = arg;
-	t->curl = curl_easy_init();
+	t->curl = httpc_thread_handle(); /* freed when the thread exits */
 	const char *stream = t->is_sender ? KEY_OUTBOX : KEY_INBOUND;
 	const char *group = t->is_sender ? GROUP_SENDERS : GROUP_AGENTS;
 	int backoff = 50;
@@ -420,7 +420,6 @@ static void *thread_main(void *arg)
 	if (t->rc)
 		redisFree(t->rc);
 	t->rc = NULL;
-	curl_easy_cleanup(t->curl);
 	t->curl = NULL;
 	return NULL;
 }
