@@ -145,6 +145,22 @@ const char *rail_label(struct tctx *c, const char *rail)
 	return rail;
 }
 
+const char *settlement_text(struct tctx *c, const char *rail)
+{
+	static __thread char buf[512];
+	enum template_id id = strcmp(rail, "card") == 0 ? TPL_settlement_card
+			    : strcmp(rail, "pix") == 0  ? TPL_settlement_pix
+			    : strcmp(rail, "usdc") == 0 ? TPL_settlement_usdc
+							: TPL_settlement_other;
+	const char *none[] = { NULL };
+	char *t = NULL;
+	buf[0] = '\0';
+	if (templates_render(c->a->tpl, c->locale, id, none, &t) == RD_OK)
+		model_strlcpy(buf, t, sizeof buf);
+	free(t);
+	return buf;
+}
+
 enum rd_err audit_step(struct tctx *c, const char *kind, json_t *data, char *hash_out)
 {
 	char ikey[MODEL_CHANNEL_LEN + MODEL_ID_LEN + 48];
@@ -346,29 +362,37 @@ static enum rd_err refund_flow(struct tctx *c)
 	return verify_and_decide(c);
 }
 
+/* "Where is my refund?": from our record — status, amount, rail and the
+ * rail's expected settlement time. */
 static enum rd_err status_answer(struct tctx *c)
 {
 	struct dialog *d = &c->d;
 	if (d->last_refund[0]) {
-		redisReply *r = redisCommand(c->rc, "HMGET rd:refund:%s amount currency order_id credit_note",
-					     d->last_refund);
-		if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 4) {
+		redisReply *r = redisCommand(c->rc, "HMGET rd:refund:%s amount currency order_id credit_note "
+						    "status rail", d->last_refund);
+		if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 6) {
 			if (r)
 				freeReplyObject(r);
 			return RD_EREDIS;
 		}
-		enum rd_err err = RD_OK;
-		if (r->element[0]->type == REDIS_REPLY_STRING && r->element[1]->type == REDIS_REPLY_STRING) {
+		const char *v[6];
+		for (size_t i = 0; i < 6; i++)
+			v[i] = r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : "";
+		enum rd_err err = RD_ENOTFOUND;
+		if (v[0][0] && v[1][0]) {
 			char amt[64];
-			err = say(c, TPL_status_refunded, "amount",
-				  fmt_money(c, strtoll(r->element[0]->str, NULL, 10), r->element[1]->str, amt,
-					    sizeof amt),
-				  "order", r->element[2]->str ? r->element[2]->str : "",
-				  "note", r->element[3]->str ? r->element[3]->str : "", NULL);
-			freeReplyObject(r);
-			return err;
+			fmt_money(c, strtoll(v[0], NULL, 10), v[1], amt, sizeof amt);
+			if (strcmp(v[4], "succeeded") == 0)
+				err = say(c, TPL_status_refunded, "amount", amt, "order", v[2], "rail",
+					  rail_label(c, v[5]), "settlement", settlement_text(c, v[5]), "note",
+					  v[3], NULL);
+			else if (strcmp(v[4], "pending") == 0)
+				err = say(c, TPL_status_pending, "amount", amt, "order", v[2], "rail",
+					  rail_label(c, v[5]), "settlement", settlement_text(c, v[5]), NULL);
 		}
 		freeReplyObject(r);
+		if (err != RD_ENOTFOUND)
+			return err;
 	}
 	if (d->state == DS_ESCALATED)
 		return say(c, TPL_status_escalated, "order", d->order_id[0] ? d->order_id : "-", "ticket",

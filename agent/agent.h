@@ -19,6 +19,7 @@
 #include "agent/mandate.h"
 #include "agent/orders.h"
 #include "agent/policy.h"
+#include "agent/rails.h"
 #include "agent/templates.h"
 #include "common/model.h"
 
@@ -27,11 +28,15 @@ struct agent_config {
 	const struct mandate_config *mandate; /* borrowed */
 	const char *default_locale;
 	int max_verify_attempts;              /* failed identity checks before a human */
-	const char (*rails_enabled)[32];      /* providers allowed to pay out */
-	size_t n_rails;
 	const char *issuer_name;
 	const char *credit_note_prefix;       /* "NC-" */
+	const char *issuer_tax_id;
+	const char *issuer_address;
 	int review_ttl_days;                  /* tickets expire after this */
+	const struct rails *rails;            /* enabled rail instances (borrowed) */
+	const char *public_url;               /* base of links sent to customers */
+	const char *link_secret;              /* signs credit-note links */
+	int link_ttl_days;
 };
 
 struct agent;
@@ -96,6 +101,21 @@ void turn_add_review_card(struct turn *t, const char *ticket);
  * the reviewer are extras. A decided or expired ticket changes nothing. */
 enum rd_err agent_review(struct agent *a, redisContext *rc, const struct message *in,
 			 struct turn *t) RD_WUR;
+
+/* A rail's news about a refund: in is a "system" message on the customer's
+ * conversation whose payload is "rail_update" and whose text is
+ * {"refund_id","status":"succeeded|failed","provider_refund_id","order_id",
+ * "amount","currency","failure","tx_hash"} (a Stripe webhook, the refund
+ * poller). A refund that succeeds is settled (credit note, the customer
+ * told); one that fails releases its reservation, opens a ticket and tells
+ * the customer the truth. Anything already settled changes nothing. */
+enum rd_err agent_rail_update(struct agent *a, redisContext *rc, const struct message *in,
+			      struct turn *t) RD_WUR;
+
+/* Ask the rails about pending refunds (at most max, oldest first); for each
+ * one that moved, emit() a rail_update message to ingest. Worker thread. */
+void agent_poll_refunds(struct agent *a, redisContext *rc, size_t max,
+			void (*emit)(const struct message *m, void *arg), void *arg);
 
 /* {"conversation_id", "state": {...}, "transcript": [{"dir","text","ts","message_id"}…]}
  * or NULL when the conversation does not exist. *err set on Redis failure. */

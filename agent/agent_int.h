@@ -38,6 +38,9 @@ enum rd_err audit_step(struct tctx *c, const char *kind, json_t *data, char *has
 const char *fmt_money(struct tctx *c, int64_t minor, const char *cur, char *buf, size_t n);
 /* Localized label of a payment rail ("Pix", "card"…). */
 const char *rail_label(struct tctx *c, const char *rail);
+/* Localized expected settlement time of a rail (templates settlement_*);
+ * points into a per-thread buffer, valid until the next call. */
+const char *settlement_text(struct tctx *c, const char *rail);
 
 /* refund.c */
 enum refund_result {

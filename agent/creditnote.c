@@ -10,10 +10,12 @@
 #include "agent/creditnote.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "agent/rscript.h"
 #include "common/log.h"
+#include "common/util.h"
 
 #define CN_PREFIX_MAX 12 /* + 19 digits + NUL fits the 32-byte number_out */
 #define CN_NUMBER_MIN_OUT 32
@@ -22,7 +24,9 @@
 
 /* KEYS[1] rd:cn:byrefund  [2] rd:cn:seq:{prefix}  [3] rd:cn:{number}
  * ARGV[1] refund_id [2] expected seq [3] number [4] order_id [5] amount
- * [6] currency [7] customer [8] reason [9] issuer [10] issued_at.
+ * [6] currency [7] customer [8] reason [9] issuer [10] issued_at [11] issuer
+ * tax id [12] issuer address [13] payment id [14] rail [15] lines (JSON)
+ * [16] locale.
  * Returns {"found", number} | {"retry", current seq} | {"created", number}. */
 static const struct rscript issue_script = {
 	"creditnote_issue",
@@ -37,7 +41,9 @@ static const struct rscript issue_script = {
 	"redis.call('HSET', KEYS[3], 'number', ARGV[3], 'refund_id', ARGV[1],\n"
 	"           'order_id', ARGV[4], 'amount', ARGV[5], 'currency', ARGV[6],\n"
 	"           'customer', ARGV[7], 'reason', ARGV[8], 'issuer', ARGV[9],\n"
-	"           'issued_at', ARGV[10])\n"
+	"           'issued_at', ARGV[10], 'tax_id', ARGV[11], 'address', ARGV[12],\n"
+	"           'payment_id', ARGV[13], 'rail', ARGV[14], 'lines', ARGV[15],\n"
+	"           'locale', ARGV[16])\n"
 	"redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])\n"
 	"return {'created', ARGV[3]}\n",
 };
@@ -83,7 +89,9 @@ enum rd_err creditnote_issue(redisContext *rc, const struct credit_note_req *req
 		const char *keys[] = { "rd:cn:byrefund", kseq, kcn };
 		const char *args[] = { req->refund_id, sseq, number, req->order_id, amount,
 				       req->currency, req->customer, req->reason, req->issuer,
-				       issued };
+				       issued, req->tax_id, req->address, req->payment_id,
+				       req->rail, req->lines_json ? req->lines_json : "[]",
+				       req->locale };
 		if ((e = rscript_run(rc, &issue_script, RD_ARRAY_LEN(keys), keys,
 				     RD_ARRAY_LEN(args), args, &r)) != RD_OK)
 			return e;
@@ -125,4 +133,30 @@ enum rd_err creditnote_seal(redisContext *rc, const char *number, const char *se
 	}
 	freeReplyObject(r);
 	return e;
+}
+
+static void link_sig(const char *secret, const char *number, long long exp, char out[65])
+{
+	char msg[160];
+	int n = snprintf(msg, sizeof msg, "%s.%lld", number, exp);
+	hmac_sha256_hex(secret, strlen(secret), msg, (size_t)(n > 0 ? n : 0), out);
+}
+
+void creditnote_link(const char *base, const char *secret, const char *number, int64_t exp,
+		     char *out, size_t n)
+{
+	char sig[65];
+	link_sig(secret, number, (long long)exp, sig);
+	snprintf(out, n, "%s/v1/credit-notes/%s?exp=%lld&sig=%s", base, number, (long long)exp, sig);
+}
+
+int creditnote_link_ok(const char *secret, const char *number, const char *exp, const char *sig,
+		       int64_t now)
+{
+	char want[65], *end;
+	long long e = strtoll(exp, &end, 10);
+	if (end == exp || *end || e < now || strlen(number) > 64)
+		return 0;
+	link_sig(secret, number, e, want);
+	return ct_equal(sig, strlen(sig), want, 64);
 }

@@ -31,26 +31,52 @@ struct rail_refund_res {
 	char provider_refund_id[128]; /* "" when the rail gave none */
 	enum refund_status status;
 	char failure[256];            /* provider's reason when FAILED ("amount_too_large") */
+	char tx_hash[96];             /* on-chain rails: the transaction, "" otherwise */
 	int retryable;                /* 1: outcome unknown (timeout, 5xx): retry with the SAME key */
+};
+
+/* What the rails read from config.ini (borrowed strings). */
+struct rails_config {
+	struct { const char *api_base, *secret_key; int timeout_ms; } stripe;
+	struct {
+		const char *api_base, *token_url, *client_id, *client_secret, *cert_file, *key_file;
+		int timeout_ms;
+	} pix;
+	struct { const char *api_base, *api_key, *agent_id; int timeout_ms; } usdc;
 };
 
 struct rail_ops {
 	const char *name;             /* matches order payment.provider: "sandbox", "stripe" */
+	/* Optional: build the instance (ctx) from config. */
+	enum rd_err (*init)(const struct rails_config *cfg, void **ctx);
+	void (*destroy)(void *ctx);
 	/* Create the refund. RD_OK with res filled (status may be FAILED: a final
 	 * answer from the provider); RD_EUNAVAIL/RD_ETIMEOUT when the outcome is
-	 * unknown (res->retryable = 1). rc: the calling worker's Redis (borrowed). */
+	 * unknown (res->retryable = 1). rc: the calling worker's Redis (borrowed).
+	 * Blocking (libcurl, the thread's handle): worker threads only. */
 	enum rd_err (*refund)(void *ctx, redisContext *rc, const struct rail_refund_req *req,
 			      struct rail_refund_res *res);
-	/* Current status of a refund this rail created. */
-	enum rd_err (*status)(void *ctx, redisContext *rc, const char *provider_refund_id,
-			      struct rail_refund_res *res);
+	/* Current status of the refund req created (req->idempotency_key and the
+	 * payment say which) whose provider id is provider_refund_id. */
+	enum rd_err (*status)(void *ctx, redisContext *rc, const struct rail_refund_req *req,
+			      const char *provider_refund_id, struct rail_refund_res *res);
 };
 
 /* Built-in rails. */
-extern const struct rail_ops rail_sandbox;
+extern const struct rail_ops rail_sandbox, rail_stripe, rail_pix, rail_usdc;
 
 /* The rail named name among the built-ins, or NULL. */
 const struct rail_ops *rail_find(const char *name);
+
+/* Instances of the enabled rails. */
+struct rails;
+/* Build every rail named in enabled (unknown names are RD_ECONFIG, with the
+ * name in err). */
+enum rd_err rails_open(const struct rails_config *cfg, const char (*enabled)[32], size_t n,
+		       struct rails **out, char *err, size_t errlen) RD_WUR;
+void rails_close(struct rails *r);
+/* The enabled rail for a provider and its ctx, or NULL. */
+const struct rail_ops *rails_get(const struct rails *r, const char *provider, void **ctx);
 
 const char *refund_status_name(enum refund_status s); /* "pending" | "succeeded" | "failed" */
 

@@ -132,39 +132,73 @@ enum rd_err say_denied(struct tctx *c, const struct order *o, const struct polic
 	return err;
 }
 
-static int rail_enabled(const struct agent *a, const char *provider)
-{
-	for (size_t i = 0; i < a->cfg.n_rails; i++)
-		if (strcmp(a->cfg.rails_enabled[i], provider) == 0)
-			return 1;
-	return 0;
-}
-
-/* The refund record: our view of a refund, for status questions and review. */
+/* The refund record rd:refund:{key}: our view of a refund, for status
+ * questions, rail updates and review. Pending refunds are also in the zset
+ * rd:refunds:pending (oldest first) until they settle or fail. */
 static enum rd_err record_refund(struct tctx *c, const struct order *o, const char *key,
 				 int64_t amount, const struct rail_refund_res *res, const char *note)
 {
-	char amt[24], ts[24];
+	char amt[24], ts[24], k[96];
 	snprintf(amt, sizeof amt, "%lld", (long long)amount);
 	snprintf(ts, sizeof ts, "%lld", (long long)c->now);
-	const char *argv[] = { "HSET", NULL, "order_id", o->id, "amount", amt, "currency", o->currency,
-			       "rail", o->payment.rail, "provider", o->payment.provider,
-			       "provider_refund_id", res->provider_refund_id, "status",
-			       refund_status_name(res->status), "conversation_id", c->t->out.conversation_id,
-			       "credit_note", note, "created_at", ts };
-	char k[96];
 	snprintf(k, sizeof k, "rd:refund:%s", key);
-	argv[1] = k;
-	redisReply *r = redisCommandArgv(c->rc, RD_ARRAY_LEN(argv), argv, NULL);
-	enum rd_err err = (r && r->type == REDIS_REPLY_INTEGER) ? RD_OK : RD_EREDIS;
+	const char *argv[] = { "HSET", k, "order_id", o->id, "amount", amt, "currency", o->currency,
+			       "rail", o->payment.rail, "provider", o->payment.provider,
+			       "payment_id", o->payment.id, "provider_refund_id", res->provider_refund_id,
+			       "status", refund_status_name(res->status), "tx_hash", res->tx_hash,
+			       "conversation_id", c->t->out.conversation_id, "credit_note", note,
+			       "reason", c->d.reason, "updated_at", ts };
+	redisAppendCommandArgv(c->rc, RD_ARRAY_LEN(argv), argv, NULL);
+	redisAppendCommand(c->rc, "HSETNX %s created_at %s", k, ts);
+	if (res->status == REFUND_PENDING)
+		redisAppendCommand(c->rc, "ZADD rd:refunds:pending NX %s %s", ts, key);
+	else
+		redisAppendCommand(c->rc, "ZREM rd:refunds:pending %s", key);
+	enum rd_err err = RD_OK;
+	for (int i = 0; i < 3; i++) {
+		redisReply *r = NULL;
+		if (redisGetReply(c->rc, (void **)&r) != REDIS_OK || !r || r->type == REDIS_REPLY_ERROR)
+			err = RD_EREDIS;
+		if (r)
+			freeReplyObject(r);
+	}
+	return err;
+}
+
+/* 1 when this turn is the one that tells the customer about refund key:
+ * the first turn to try, or a replay of it (another turn — a webhook and
+ * the customer's retried "yes" — must not tell them twice). */
+static int first_to_tell(struct tctx *c, const char *key)
+{
+	redisReply *r = redisCommand(c->rc, "HSETNX rd:refund:%s notified_by %s", key, c->in->message_id);
+	int mine = r && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
 	if (r)
 		freeReplyObject(r);
-	return err;
+	if (mine)
+		return 1;
+	r = redisCommand(c->rc, "HGET rd:refund:%s notified_by", key);
+	mine = r && r->type == REDIS_REPLY_STRING && strcmp(r->str, c->in->message_id) == 0;
+	if (r)
+		freeReplyObject(r);
+	return mine;
+}
+
+/* The refunded lines for the credit note: every item of the order. */
+static char *lines_json(const struct order *o)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < o->n_items; i++)
+		json_array_append_new(a, json_pack("{s:s, s:s, s:i, s:I}", "sku", o->items[i].sku,
+						   "category", o->items[i].category, "quantity",
+						   o->items[i].quantity, "price", (json_int_t)o->items[i].price));
+	char *s = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	return s;
 }
 
 /* The rail paid: settle everything around it and tell the customer. */
 enum rd_err settle(struct tctx *c, const struct order *o, const char *key, int64_t amount,
-			  const struct rail_refund_res *res)
+		   const struct rail_refund_res *res)
 {
 	struct agent *a = c->a;
 	enum rd_err err = mandate_commit(c->rc, key);
@@ -175,22 +209,26 @@ enum rd_err settle(struct tctx *c, const struct order *o, const char *key, int64
 		LOG_E("agent", "order_overrefund", "order %s refund %s: store refuses the write-back", o->id, key);
 	else if (err)
 		return err;
-	char number[32];
+	char number[32], *lines = lines_json(o);
 	int created;
 	struct credit_note_req cn = {
 		.prefix = a->cfg.credit_note_prefix, .issuer = a->cfg.issuer_name, .refund_id = key,
 		.order_id = o->id, .amount = amount, .currency = o->currency,
 		.customer = o->customer.name, .reason = c->d.reason, .issued_at = c->now,
+		.tax_id = a->cfg.issuer_tax_id, .address = a->cfg.issuer_address,
+		.payment_id = o->payment.id, .rail = o->payment.rail, .lines_json = lines,
+		.locale = c->locale,
 	};
-	if ((err = creditnote_issue(c->rc, &cn, number, sizeof number, &created)))
-		return err;
-	if ((err = record_refund(c, o, key, amount, res, number)))
+	err = creditnote_issue(c->rc, &cn, number, sizeof number, &created);
+	free(lines);
+	if (err || (err = record_refund(c, o, key, amount, res, number)))
 		return err;
 	char refund_hash[65], cn_hash[65];
-	json_t *rf = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "refund_id", key,
+	json_t *rf = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s}", "refund_id", key,
 			       "provider_refund_id", res->provider_refund_id, "order_id", o->id,
 			       "rail", o->payment.rail, "provider", o->payment.provider, "amount",
-			       (json_int_t)amount, "currency", o->currency, "payment_id", o->payment.id);
+			       (json_int_t)amount, "currency", o->currency, "payment_id", o->payment.id,
+			       "tx_hash", res->tx_hash);
 	if ((err = audit_step(c, "refund", rf, refund_hash)))
 		return err;
 	json_t *cj = json_pack("{s:s, s:s, s:I, s:s, s:s}", "number", number, "refund_id", key,
@@ -202,23 +240,50 @@ enum rd_err settle(struct tctx *c, const struct order *o, const char *key, int64
 		return err;
 
 	c->t->ev.refunded = 1;
-	c->t->ev.credit_note = 1;
+	c->t->ev.credit_note = created;
 	c->t->ev.refund_minor = amount;
 	model_strlcpy(c->t->ev.rail, o->payment.rail, sizeof c->t->ev.rail);
 	model_strlcpy(c->t->ev.refund_cur, o->currency, sizeof c->t->ev.refund_cur);
 	model_strlcpy(c->d.last_refund, key, sizeof c->d.last_refund);
 	c->d.state = DS_IDLE;
-	char amt[64];
-	fmt_money(c, amount, o->currency, amt, sizeof amt);
-	const char *rid = res->provider_refund_id[0] ? res->provider_refund_id : key;
-	if ((err = say(c, TPL_refunded, "amount", amt, "order", o->id, "rail",
-		       rail_label(c, o->payment.rail), "refund_id", rid, NULL)))
-		return err;
-	err = say(c, TPL_credit_note, "number", number, "amount", amt, "order", o->id, NULL);
-	memset(c->d.order_id, 0, sizeof c->d.order_id);
-	c->d.offer_key[0] = c->d.request[0] = c->d.reason[0] = '\0';
+	c->d.order_id[0] = c->d.offer_key[0] = c->d.request[0] = c->d.reason[0] = '\0';
 	c->d.amount = c->d.offer_amount = 0;
-	return err;
+	if (!first_to_tell(c, key))
+		return RD_OK; /* another turn told the customer already */
+	char amt[64], link[512];
+	fmt_money(c, amount, o->currency, amt, sizeof amt);
+	if (res->tx_hash[0])
+		err = say(c, TPL_refunded_onchain, "amount", amt, "order", o->id, "tx_hash", res->tx_hash, NULL);
+	else
+		err = say(c, TPL_refunded, "amount", amt, "order", o->id, "rail", rail_label(c, o->payment.rail),
+			  "refund_id", res->provider_refund_id[0] ? res->provider_refund_id : key, NULL);
+	if (err)
+		return err;
+	creditnote_link(a->cfg.public_url, a->cfg.link_secret, number,
+			c->now + (int64_t)a->cfg.link_ttl_days * 86400, link, sizeof link);
+	return say(c, TPL_credit_note, "number", number, "amount", amt, "order", o->id, "link", link, NULL);
+}
+
+/* The rail took the refund but has not settled it: say so, and wait for it. */
+static enum rd_err pending(struct tctx *c, const struct order *o, const char *key, int64_t amount,
+			   const struct rail_refund_res *res)
+{
+	enum rd_err err = record_refund(c, o, key, amount, res, "");
+	if (err)
+		return err;
+	json_t *pj = json_pack("{s:s, s:s, s:s, s:I, s:s}", "refund_id", key, "provider_refund_id",
+			       res->provider_refund_id, "order_id", o->id, "amount", (json_int_t)amount,
+			       "currency", o->currency);
+	if ((err = audit_step(c, "refund_pending", pj, NULL)))
+		return err;
+	model_strlcpy(c->d.last_refund, key, sizeof c->d.last_refund);
+	c->d.state = DS_IDLE;
+	if (!first_to_tell(c, key))
+		return RD_OK;
+	char amt[64];
+	return say(c, TPL_refund_pending, "amount", fmt_money(c, amount, o->currency, amt, sizeof amt),
+		   "order", o->id, "rail", rail_label(c, o->payment.rail), "settlement",
+		   settlement_text(c, o->payment.rail), NULL);
 }
 
 /* A refund that already went through under key: its provider id, or 0. */
@@ -231,6 +296,8 @@ static enum rd_err already_paid(struct tctx *c, const char *key, struct rail_ref
 		return RD_EREDIS;
 	}
 	*paid = r->element[0]->type == REDIS_REPLY_STRING && strcmp(r->element[0]->str, "succeeded") == 0;
+	if (r->element[0]->type == REDIS_REPLY_STRING && strcmp(r->element[0]->str, "pending") == 0)
+		*paid = -1; /* asked already, not settled: the rail update will settle it */
 	if (*paid) {
 		res->status = REFUND_SUCCEEDED;
 		if (r->element[1]->type == REDIS_REPLY_STRING)
@@ -252,9 +319,13 @@ enum rd_err refund_pay(struct tctx *c, const struct order *o, const char *key, i
 	/* a replay of a refund that already went through: settle again (idempotent) */
 	if ((err = already_paid(c, key, &res, &paid)))
 		return err;
-	if (paid) {
+	if (paid > 0) {
 		out->result = RF_DONE;
 		return settle(c, o, key, amount, &res);
+	}
+	if (paid < 0) {
+		out->result = RF_RAIL_PENDING;
+		return pending(c, o, key, amount, &res);
 	}
 	struct policy_request pr = { amount, REASON_NONE, c->now };
 	for (int r = REASON_NONE; r <= REASON_CHANGED_MIND; r++)
@@ -270,8 +341,9 @@ enum rd_err refund_pay(struct tctx *c, const struct order *o, const char *key, i
 		out->result = RF_ESCALATE;
 		return RD_OK;
 	}
-	const struct rail_ops *rail = rail_find(o->payment.provider);
-	if (!rail || !rail_enabled(a, o->payment.provider)) {
+	void *rail_ctx = NULL;
+	const struct rail_ops *rail = rails_get(a->cfg.rails, o->payment.provider, &rail_ctx);
+	if (!rail) {
 		out->result = RF_NO_RAIL;
 		return RD_OK;
 	}
@@ -295,7 +367,7 @@ enum rd_err refund_pay(struct tctx *c, const struct order *o, const char *key, i
 		.amount = m.minor, .currency = o->currency, .reason = c->d.reason,
 		.idempotency_key = key, .order_id = o->id, .conversation_id = c->t->out.conversation_id,
 	};
-	err = rail->refund(NULL, c->rc, &rq, &res);
+	err = rail->refund(rail_ctx, c->rc, &rq, &res);
 	if (err) /* outcome unknown: keep the reservation, retry the message with the same key */
 		return err == RD_ETIMEOUT ? RD_EUNAVAIL : err;
 	if (res.status == REFUND_FAILED) {
@@ -311,7 +383,7 @@ enum rd_err refund_pay(struct tctx *c, const struct order *o, const char *key, i
 	}
 	if (res.status == REFUND_PENDING) {
 		out->result = RF_RAIL_PENDING;
-		return RD_OK;
+		return pending(c, o, key, m.minor, &res);
 	}
 	out->result = RF_DONE;
 	return settle(c, o, key, m.minor, &res);
@@ -360,14 +432,14 @@ enum rd_err refund_execute(struct tctx *c)
 				"Outside the agent's spend mandate: a person must approve and refund.",
 				TPL_escalated);
 	}
-	case RF_RAIL_FAILED:
-		return escalate(c, "rail_failed", &o, d->offer_amount, NULL,
-				"The rail refused the refund: check the payment and refund by hand.",
-				TPL_escalated);
+	case RF_RAIL_FAILED: {
+		char action[320];
+		snprintf(action, sizeof action, "The rail refused the refund (%.200s): check the payment "
+						"and refund by hand.", out.failure);
+		return escalate(c, "rail_failed", &o, d->offer_amount, NULL, action, TPL_refund_failed);
+	}
 	case RF_RAIL_PENDING:
-		return escalate(c, "rail_pending", &o, d->offer_amount, NULL,
-				"The rail accepted the refund but has not settled it: follow up.",
-				TPL_escalated);
+		return RD_OK; /* the customer was told it is being processed */
 	}
 	return RD_OK;
 }

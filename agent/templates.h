@@ -26,7 +26,10 @@
 	X(button_yes, "")                                                  \
 	X(button_no, "")                                                   \
 	X(refunded, "amount order rail refund_id")                         \
-	X(credit_note, "number amount order")                              \
+	X(refunded_onchain, "amount order tx_hash")                        \
+	X(refund_pending, "amount order rail settlement")                  \
+	X(refund_failed, "order ticket")                                   \
+	X(credit_note, "number amount order link")                         \
 	X(denied, "order reason")                                          \
 	X(reason_already_refunded, "")                                     \
 	X(reason_exceeds_paid, "amount")                                   \
@@ -40,7 +43,12 @@
 	X(fallback, "")                                                    \
 	X(injection, "")                                                   \
 	X(status_none, "")                                                 \
-	X(status_refunded, "amount order note")                            \
+	X(status_refunded, "amount order rail settlement note")            \
+	X(status_pending, "amount order rail settlement")                  \
+	X(settlement_card, "")                                             \
+	X(settlement_pix, "")                                              \
+	X(settlement_usdc, "")                                             \
+	X(settlement_other, "")                                            \
 	X(status_escalated, "order ticket")                                \
 	X(unsupported_media, "")                                           \
 	X(review_denied, "order")                                          \

@@ -199,6 +199,8 @@ static int cmd_serve(const struct config *cfg)
 	int port, rc = 1;
 	struct templates *tpl = NULL;
 	struct agent *agent = NULL;
+	struct rails *rails = NULL;
+	static char link_secret[65];
 	static struct http_route routes[MAX_ROUTES];
 
 	gw.cfg = cfg;
@@ -225,13 +227,32 @@ static int cmd_serve(const struct config *cfg)
 		fprintf(stderr, "%s\n", err);
 		goto out;
 	}
+	struct rails_config rcfg = {
+		.stripe = { cfg->stripe.api_base, cfg->stripe.secret_key, cfg->stripe.timeout_ms },
+		.pix = { cfg->pix.api_base, cfg->pix.token_url, cfg->pix.client_id, cfg->pix.client_secret,
+			 cfg->pix.cert_file, cfg->pix.key_file, cfg->pix.timeout_ms },
+		.usdc = { cfg->usdc.api_base, cfg->usdc.api_key, cfg->usdc.agent_id, cfg->usdc.timeout_ms },
+	};
+	if (rails_open(&rcfg, cfg->rails.enabled, cfg->rails.n_enabled, &rails, err, sizeof err)) {
+		fprintf(stderr, "%s: %s\n", cfg->path, err);
+		rc = 2;
+		goto out;
+	}
+	/* credit-note links: a configured secret, or a random one for this run */
+	if (!cfg->issuer.link_secret[0] && random_hex(32, link_secret) != RD_OK) {
+		fprintf(stderr, "redress: no randomness for the credit-note link secret\n");
+		goto out;
+	}
 	struct agent_config acfg = {
 		.policy = &cfg->policy, .mandate = &cfg->mandate,
 		.default_locale = cfg->agent.default_locale,
 		.max_verify_attempts = cfg->agent.max_verify_attempts,
-		.rails_enabled = cfg->rails.enabled, .n_rails = cfg->rails.n_enabled,
 		.issuer_name = cfg->issuer.name, .credit_note_prefix = cfg->issuer.credit_note_prefix,
 		.review_ttl_days = cfg->review.ttl_days,
+		.issuer_tax_id = cfg->issuer.tax_id, .issuer_address = cfg->issuer.address,
+		.rails = rails, .public_url = cfg->site.public_url,
+		.link_secret = cfg->issuer.link_secret[0] ? cfg->issuer.link_secret : link_secret,
+		.link_ttl_days = cfg->issuer.link_ttl_days,
 	};
 	if (agent_new(&acfg, tpl, &orders_redis, NULL, &agent))
 		goto out;
@@ -301,6 +322,7 @@ out:
 	lws_ctx = NULL;
 	channels_destroy();
 	agent_free(agent);
+	rails_close(rails);
 	templates_free(tpl);
 	return rc;
 }

@@ -83,9 +83,10 @@ static enum rd_err parse_status(const char *s, enum refund_status *out)
 }
 
 /* Status of a refund this rail created; RD_ENOTFOUND when there is none. */
-static enum rd_err sandbox_status(void *ctx, redisContext *rc, const char *provider_refund_id,
-				  struct rail_refund_res *res)
+static enum rd_err sandbox_status(void *ctx, redisContext *rc, const struct rail_refund_req *req,
+				  const char *provider_refund_id, struct rail_refund_res *res)
 {
+	(void)req;
 	char key[RSCRIPT_KEY_MAX], st[32];
 	redisReply *r = NULL;
 	enum rd_err err = RD_OK;
@@ -178,7 +179,7 @@ static enum rd_err sandbox_refund(void *ctx, redisContext *rc, const struct rail
 		/* Same key: the refund it made, as it stands now. */
 		char pid[sizeof res->provider_refund_id];
 		memcpy(pid, res->provider_refund_id, sizeof pid);
-		enum rd_err err = sandbox_status(ctx, rc, pid, res);
+		enum rd_err err = sandbox_status(ctx, rc, req, pid, res);
 		if (err == RD_ENOTFOUND) {
 			LOG_E("sandbox", "idem_without_refund", "idempotency key maps to a missing refund");
 			return unavailable(res);
