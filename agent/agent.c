@@ -161,6 +161,35 @@ const char *settlement_text(struct tctx *c, const char *rail)
 	return buf;
 }
 
+enum rd_err turn_for_customer(struct tctx *c, const char *cid, const char *channel,
+			      const char *user, const char *locale_hint)
+{
+	struct outbound *out = &c->t->out;
+	redisReply *r = redisCommand(c->rc, "HMGET rd:conv:{%s} channel user route", cid);
+	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
+		if (r)
+			freeReplyObject(r);
+		return RD_EREDIS;
+	}
+	const char *v[3];
+	for (size_t i = 0; i < 3; i++)
+		v[i] = r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : "";
+	model_strlcpy(out->channel, channel && channel[0] ? channel : v[0], sizeof out->channel);
+	model_strlcpy(out->channel_user_id, user && user[0] ? user : v[1], sizeof out->channel_user_id);
+	model_strlcpy(out->conversation_id, cid, sizeof out->conversation_id);
+	enum rd_err err = RD_OK;
+	if (v[2][0] && !(out->route = strdup(v[2])))
+		err = RD_ENOMEM;
+	freeReplyObject(r);
+	if (err || (err = dialog_load(c->rc, cid, &c->d)))
+		return err;
+	const char *def = c->a->cfg.default_locale;
+	c->locale = templates_locale(c->a->tpl, c->d.locale[0] ? c->d.locale : locale_hint ? locale_hint : def,
+				     def);
+	model_strlcpy(out->locale, c->locale, sizeof out->locale);
+	return RD_OK;
+}
+
 enum rd_err audit_step(struct tctx *c, const char *kind, json_t *data, char *hash_out)
 {
 	char ikey[MODEL_CHANNEL_LEN + MODEL_ID_LEN + 48];
@@ -486,6 +515,10 @@ enum rd_err agent_handle(struct agent *a, redisContext *rc, const struct message
 		turn_free(t);
 		return agent_review(a, rc, in, t);
 	}
+	if (strcmp(in->channel, "system") == 0 && strcmp(in->payload, "rail_update") == 0) {
+		turn_free(t);
+		return agent_rail_update(a, rc, in, t);
+	}
 	enum rd_err err = dialog_load(rc, in->conversation_id, &c.d);
 	if (err)
 		goto out;
@@ -523,7 +556,7 @@ int agent_commit_append(redisContext *rc, const struct message *in, const struct
 	int n = 0;
 	char ts[24];
 	snprintf(ts, sizeof ts, "%lld", (long long)in->received_at_ms);
-	if (strcmp(in->conversation_id, cid) == 0) {
+	if (strcmp(in->conversation_id, cid) == 0 && strcmp(in->channel, "system") != 0) {
 		/* the customer wrote: updated_at is their last message (WhatsApp's
 		 * 24 h window), route is where to answer them later */
 		redisAppendCommand(rc, "HSET rd:conv:{%s} state %s channel %s user %s updated_at %s route %s",

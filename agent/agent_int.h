@@ -28,6 +28,14 @@ struct tctx {
 	int step;                  /* audit steps so far: part of each idempotency key */
 };
 
+/* Point the turn at a customer's conversation (for turns that do not come
+ * from the customer: a reviewer's click, a rail's news): c->t->out is
+ * addressed to them on their channel (route from rd:conv:{cid}), c->d is
+ * their dialog and c->locale their language. channel/user may be NULL to
+ * take them from rd:conv:{cid}. */
+enum rd_err turn_for_customer(struct tctx *c, const char *cid, const char *channel,
+			      const char *user, const char *locale_hint) RD_WUR;
+
 /* Render a template into the turn's replies; vars: key, value, …, NULL. */
 enum rd_err say(struct tctx *c, enum template_id id, ...);
 /* Same, with Yes / No buttons (ids confirm_yes / confirm_no). */

@@ -113,31 +113,10 @@ static void to_reviewer(struct turn *t, const struct message *in, const char *ki
 		outbound_free(ob);
 }
 
-/* The customer's side: their conversation, route, dialog and locale. */
+/* The customer's side of a ticket. */
 static enum rd_err customer_side(struct tctx *c, const struct ticket *tk)
 {
-	struct outbound *out = &c->t->out;
-	model_strlcpy(out->channel, tk->channel, sizeof out->channel);
-	model_strlcpy(out->channel_user_id, tk->user, sizeof out->channel_user_id);
-	model_strlcpy(out->conversation_id, tk->conversation_id, sizeof out->conversation_id);
-	redisReply *r = redisCommand(c->rc, "HGET rd:conv:{%s} route", tk->conversation_id);
-	if (!r || r->type == REDIS_REPLY_ERROR) {
-		if (r)
-			freeReplyObject(r);
-		return RD_EREDIS;
-	}
-	if (r->type == REDIS_REPLY_STRING && r->len && !(out->route = strdup(r->str))) {
-		freeReplyObject(r);
-		return RD_ENOMEM;
-	}
-	freeReplyObject(r);
-	enum rd_err err = dialog_load(c->rc, tk->conversation_id, &c->d);
-	if (err)
-		return err;
-	const char *def = c->a->cfg.default_locale;
-	c->locale = templates_locale(c->a->tpl, c->d.locale[0] ? c->d.locale : tk->locale, def);
-	model_strlcpy(out->locale, c->locale, sizeof out->locale);
-	return RD_OK;
+	return turn_for_customer(c, tk->conversation_id, tk->channel, tk->user, tk->locale);
 }
 
 static const char *action_verb(const char *action)

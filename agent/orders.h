@@ -23,6 +23,11 @@ struct orders_store_ops {
 	 * refund_id). RD_ELIMIT if it would take refunded above total. */
 	enum rd_err (*record_refund)(void *ctx, redisContext *rc, const char *order_id,
 				     const char *refund_id, int64_t amount);
+	/* Optional (NULL: always ready). RD_OK while the store answers, else
+	 * RD_EUNAVAIL. Answers from memory (the last probe or request, stores
+	 * outside Redis probe about once a second on a thread of their own):
+	 * never blocks, safe on the service loop, for /readyz. */
+	enum rd_err (*ping)(void *ctx);
 };
 
 extern const struct orders_store_ops orders_redis;

@@ -53,7 +53,8 @@
 	X(unsupported_media, "")                                           \
 	X(review_denied, "order")                                          \
 	X(review_more_info, "order")                                       \
-	X(review_expired, "order")
+	X(review_expired, "order")                                         \
+	X(credit_note_doc, "number date issuer tax_id address customer order payment rail lines amount reason refund_id seal")
 
 enum template_id {
 #define X(name, vars) TPL_##name,

@@ -500,8 +500,14 @@ static int cross_check(struct load_state *st)
 			"enabled (or set REDRESS_TEST_CHANNEL_API_KEY)");
 	else if (c->rails.n_enabled == 0) /* also refused by the parser (min 1) */
 		fail_at(st, "rails", "enabled", "at least one rail is required");
-	else if (strcmp(c->orders.store, "redis") != 0) /* idem (check_store) */
-		fail_at(st, "orders", "store", "only \"redis\" is supported for now");
+	else if (!strcmp(c->orders.store, "postgres") && !c->orders_pg.conninfo[0])
+		fail_at(st, "orders.postgres", "conninfo", "required when [orders] store = postgres "
+			"(or set REDRESS_ORDERS_POSTGRES_CONNINFO)");
+	else if (!strcmp(c->orders.store, "http") && !c->orders_http.base_url[0])
+		fail_at(st, "orders.http", "base_url", "required when [orders] store = http");
+	else if (c->orders_http.bearer_token[0] && c->orders_http.username[0])
+		fail_at(st, "orders.http", "username", "give bearer_token or username and password, "
+			"not both");
 	else if (c->whatsapp.enabled && !c->whatsapp.app_secret[0])
 		fail_at(st, "whatsapp", "app_secret", "required when WhatsApp is enabled "
 			"(or set REDRESS_WHATSAPP_APP_SECRET)");

@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/money.h"
 #include "common/rd.h"
+#include "gateway/orders_cfg.h"
 
 #define CONFIG_MAX_LIST 16
 
@@ -85,8 +86,10 @@ struct config {
 		char public_url[256];             /* how customers reach us: http://127.0.0.1:8080 */
 	} site;
 	struct {
-		char store[16];                   /* redis (the only one yet) */
+		char store[16];                   /* redis | postgres | http (redis) */
 	} orders;
+	struct orders_pg_config orders_pg;    /* [orders.postgres] */
+	struct orders_http_config orders_http; /* [orders.http] */
 	struct {
 		int enabled;                      /* (false) */
 		char verify_token[256];           /* webhook verification handshake token */

@@ -5,7 +5,10 @@
 #include "gateway/config_int.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
+
+#include "gateway/orders_sql.h"
 
 /* ---- value checks ---------------------------------------------------- */
 
@@ -41,7 +44,84 @@ static const char *check_redis_url(const char *v)
 
 static const char *check_store(const char *v)
 {
-	return strcmp(v, "redis") == 0 ? NULL : "only \"redis\" is supported for now";
+	return !strcmp(v, "redis") || !strcmp(v, "postgres") || !strcmp(v, "http")
+		       ? NULL : "expected redis, postgres or http";
+}
+
+/* Configured SQL: named parameters from names[0..n) only (orders_sql.h),
+ * and `must` among them. The reason is built in a static buffer: config
+ * loading is single-threaded and copies it at once. */
+static const char *check_sql(const char *v, size_t n, const char *must, const char *must2)
+{
+	static const char *const names[] = { "order_id", "refund_id", "amount" };
+	static char why[256];
+	char err[200];
+	struct orders_sql sql;
+	enum rd_err e = orders_sql_translate(v, names, n, &sql, err, sizeof err);
+	if (e == RD_ENOMEM)
+		return "out of memory";
+	if (e != RD_OK) {
+		snprintf(why, sizeof why, "%s", err);
+		return why;
+	}
+	int ok1 = 1, ok2 = 1;
+	for (size_t i = 0; i < RD_ARRAY_LEN(names); i++) {
+		if (must && !strcmp(names[i], must))
+			ok1 = orders_sql_uses(&sql, i);
+		if (must2 && !strcmp(names[i], must2))
+			ok2 = orders_sql_uses(&sql, i);
+	}
+	orders_sql_free(&sql);
+	if (!ok1 || !ok2) {
+		snprintf(why, sizeof why, "the statement must use :%s", !ok1 ? must : must2);
+		return why;
+	}
+	return NULL;
+}
+
+static const char *check_lookup_sql(const char *v)
+{
+	return check_sql(v, 1, "order_id", NULL);
+}
+
+static const char *check_items_sql(const char *v)
+{
+	return *v ? check_sql(v, 1, "order_id", NULL) : NULL;
+}
+
+static const char *check_refund_sql(const char *v)
+{
+	return check_sql(v, 3, "order_id", "amount");
+}
+
+static const char *check_refund_log_sql(const char *v)
+{
+	return check_sql(v, 3, "refund_id", NULL);
+}
+
+/* "/orders/{id}": a path with the order id in it */
+static const char *check_id_path(const char *v)
+{
+	return v[0] == '/' && strstr(v, "{id}") && !strpbrk(v, " ?#")
+		       ? NULL : "expected a path like /orders/{id}";
+}
+
+static const char *check_writeback_method(const char *v)
+{
+	return !strcmp(v, "POST") || !strcmp(v, "PATCH") ? NULL : "expected POST or PATCH";
+}
+
+/* a JSON pointer (RFC 6901), "=constant", or empty */
+static const char *check_map(const char *v)
+{
+	if (!*v || *v == '=')
+		return NULL;
+	if (*v != '/')
+		return "expected a JSON pointer like /order/total, =constant, or nothing";
+	for (const char *p = v; (p = strchr(p, '~')) != NULL; p++)
+		if (p[1] != '0' && p[1] != '1')
+			return "in a JSON pointer '~' is followed by 0 ('~') or 1 ('/')";
+	return NULL;
 }
 
 static const char *check_http_url(const char *v)
@@ -83,7 +163,8 @@ static const char *check_slack_id(const char *v)
 
 int config_is_secret(const struct centry *e)
 {
-	return strstr(e->key, "key") || strstr(e->key, "secret") || strstr(e->key, "token");
+	return strstr(e->key, "key") || strstr(e->key, "secret") || strstr(e->key, "token") ||
+	       strstr(e->key, "password") || strstr(e->key, "conninfo");
 }
 
 /* Field offsets, checked against the type the entry parses into: a table line
@@ -219,7 +300,91 @@ const struct centry config_entries[] = {
 	STR("site", "public_url", site.public_url, check_http_url, "http://127.0.0.1:8080",
 	    "the gateway's address as customers reach it (links in messages)"),
 
-	STR("orders", "store", orders.store, check_store, "redis", "where orders are read: redis"),
+	STR("orders", "store", orders.store, check_store, "redis",
+	    "where orders are read: redis, postgres or http"),
+
+	STR("orders.postgres", "conninfo", orders_pg.conninfo, NULL, "",
+	    "libpq conninfo or URI (give it as REDRESS_ORDERS_POSTGRES_CONNINFO)"),
+	INT("orders.postgres", "pool_size", orders_pg.pool_size, 1, 64, "4",
+	    "connections, shared by the workers"),
+	MS("orders.postgres", "statement_timeout_ms", orders_pg.statement_timeout_ms, 100, 600000,
+	   "2000", "per statement, and longest wait for a connection, ms"),
+	STR("orders.postgres", "lookup_sql", orders_pg.lookup_sql, check_lookup_sql,
+	    "SELECT o.*, c.risk_score, c.chargebacks FROM orders o LEFT JOIN customers c "
+	    "ON c.email = o.customer_email WHERE o.id = :order_id",
+	    "one order row for :order_id, columns by name"),
+	STR("orders.postgres", "items_sql", orders_pg.items_sql, check_items_sql,
+	    "SELECT sku, category, final_sale, price, quantity FROM order_items "
+	    "WHERE order_id = :order_id ORDER BY line",
+	    "the order's item rows (empty: none)"),
+	STR("orders.postgres", "refund_log_sql", orders_pg.refund_log_sql, check_refund_log_sql,
+	    "INSERT INTO refunds (order_id, refund_id, amount) VALUES (:order_id, :refund_id, "
+	    ":amount) ON CONFLICT (refund_id) DO NOTHING",
+	    "records :refund_id; 0 rows = a replay"),
+	STR("orders.postgres", "refund_sql", orders_pg.refund_sql, check_refund_sql,
+	    "UPDATE orders SET refunded_amount = refunded_amount + :amount "
+	    "WHERE id = :order_id AND refunded_amount + :amount <= amount",
+	    "guarded write-back: 1 row = counted"),
+
+	STR("orders.http", "base_url", orders_http.base_url, check_http_url_or_empty, "",
+	    "the OMS/ERP REST API base URL, no trailing slash"),
+	STR("orders.http", "bearer_token", orders_http.bearer_token, NULL, "",
+	    "Authorization: Bearer token (give it as REDRESS_ORDERS_HTTP_BEARER_TOKEN)"),
+	STR("orders.http", "username", orders_http.username, NULL, "",
+	    "HTTP basic auth user, instead of a bearer token"),
+	STR("orders.http", "password", orders_http.password, NULL, "",
+	    "HTTP basic auth password (give it as REDRESS_ORDERS_HTTP_PASSWORD)"),
+	MS("orders.http", "timeout_ms", orders_http.timeout_ms, 100, 600000, "3000",
+	   "request timeout, per attempt, ms"),
+	INT("orders.http", "retries", orders_http.retries, 0, 10, "2",
+	    "more attempts after a 5xx or a timeout (never after a 4xx)"),
+	STR("orders.http", "lookup_path", orders_http.lookup_path, check_id_path, "/orders/{id}",
+	    "GET base_url + this; {id} is URL-escaped"),
+	STR("orders.http", "writeback_method", orders_http.writeback_method, check_writeback_method,
+	    "POST", "POST or PATCH"),
+	STR("orders.http", "writeback_path", orders_http.writeback_path, check_id_path,
+	    "/orders/{id}/refunds", "where a refund is written back"),
+	STR("orders.http", "map_id", orders_http.map_id, check_map, "/id", "order id"),
+	STR("orders.http", "map_currency", orders_http.map_currency, check_map, "/currency",
+	    "currency code"),
+	STR("orders.http", "map_total", orders_http.map_total, check_map, "/total",
+	    "amount paid (integer: minor units; \"49.00\": major)"),
+	STR("orders.http", "map_refunded", orders_http.map_refunded, check_map, "/refunded",
+	    "amount refunded so far"),
+	STR("orders.http", "map_email", orders_http.map_email, check_map, "/customer/email",
+	    "customer email"),
+	STR("orders.http", "map_phone", orders_http.map_phone, check_map, "/customer/phone",
+	    "customer phone"),
+	STR("orders.http", "map_name", orders_http.map_name, check_map, "/customer/name",
+	    "customer name"),
+	STR("orders.http", "map_risk_score", orders_http.map_risk_score, check_map,
+	    "/customer/risk_score", "customer risk score, 0..1"),
+	STR("orders.http", "map_chargebacks", orders_http.map_chargebacks, check_map,
+	    "/customer/chargebacks", "customer chargebacks"),
+	STR("orders.http", "map_payment_id", orders_http.map_payment_id, check_map, "/payment/id",
+	    "the payment provider's payment id"),
+	STR("orders.http", "map_rail", orders_http.map_rail, check_map, "/payment/rail",
+	    "how it was paid: card, pix, usdc"),
+	STR("orders.http", "map_provider", orders_http.map_provider, check_map, "/payment/provider",
+	    "who executes refunds: sandbox, stripe"),
+	STR("orders.http", "map_created_at", orders_http.map_created_at, check_map, "/created_at",
+	    "order time (RFC 3339 or epoch seconds)"),
+	STR("orders.http", "map_delivered_at", orders_http.map_delivered_at, check_map,
+	    "/delivered_at", "delivery time (null: not delivered)"),
+	STR("orders.http", "map_delivery_status", orders_http.map_delivery_status, check_map,
+	    "/delivery_status", "delivered, in_transit, lost"),
+	STR("orders.http", "map_items", orders_http.map_items, check_map, "/items",
+	    "the items array"),
+	STR("orders.http", "map_item_sku", orders_http.map_item_sku, check_map, "/sku",
+	    "in each item: sku"),
+	STR("orders.http", "map_item_category", orders_http.map_item_category, check_map,
+	    "/category", "in each item: category"),
+	STR("orders.http", "map_item_final_sale", orders_http.map_item_final_sale, check_map,
+	    "/final_sale", "in each item: final sale (true/false)"),
+	STR("orders.http", "map_item_price", orders_http.map_item_price, check_map, "/price",
+	    "in each item: unit price"),
+	STR("orders.http", "map_item_quantity", orders_http.map_item_quantity, check_map,
+	    "/quantity", "in each item: quantity"),
 
 	BOOL("whatsapp", "enabled", whatsapp.enabled, "false", "serve /webhooks/whatsapp"),
 	STR("whatsapp", "verify_token", whatsapp.verify_token, NULL, "",

@@ -8,6 +8,8 @@
 #include "gateway/config.h"
 #include "gateway/rconn.h"
 
+struct templates;
+
 /* Redis keys and groups of the pipeline (DESIGN.md "Pipeline"). */
 #define KEY_INBOUND "rd:inbound"
 #define KEY_OUTBOX "rd:outbox"
@@ -23,6 +25,8 @@ struct gateway {
 	atomic_int redis_ok;          /* 1 while the store thread's Redis answers */
 	atomic_int stopping;          /* set by SIGTERM: drain and stop */
 	void (*wakeup)(void);         /* wake the service loop from any thread */
+	const struct templates *tpl;  /* loaded templates (credit-note documents) */
+	const char *link_secret;      /* signs credit-note links */
 };
 
 extern struct gateway gw;

@@ -23,6 +23,8 @@
 #include "gateway/http.h"
 #include "gateway/io.h"
 #include "gateway/routes.h"
+#include "gateway/creditnotes.h"
+#include "gateway/webhooks_rails.h"
 #include "gateway/worker.h"
 
 #define MAX_ROUTES 32
@@ -256,8 +258,12 @@ static int cmd_serve(const struct config *cfg)
 	};
 	if (agent_new(&acfg, tpl, &orders_redis, NULL, &agent))
 		goto out;
+	gw.tpl = tpl;
+	gw.link_secret = acfg.link_secret;
 
 	size_t n = routes_gateway(routes, MAX_ROUTES);
+	n += routes_rail_webhooks(routes + n, MAX_ROUTES - n);
+	n += routes_credit_notes(routes + n, MAX_ROUTES - n);
 	n += channels_routes(routes + n, MAX_ROUTES - n);
 	http_set_routes(routes, n);
 

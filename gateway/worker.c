@@ -31,6 +31,7 @@ struct thread_ctx {
 	CURL *curl;          /* for channels' outbound HTTP */
 	int64_t next_claim;
 	int64_t next_sweep;  /* worker 0: when to look for expired tickets */
+	int64_t next_poll;   /* worker 0: when to ask rails about pending refunds */
 };
 
 static struct thread_ctx threads[MAX_THREADS];
@@ -362,6 +363,14 @@ static void sweep_tickets(struct thread_ctx *t)
 	freeReplyObject(r);
 }
 
+static void ingest_news(const struct message *m, void *arg)
+{
+	struct thread_ctx *t = arg;
+	enum rd_err err = io_ingest_direct(t->rc, m);
+	if (err && err != RD_EEXIST)
+		LOG_W("worker", "poll_ingest_failed", "%s: %s", m->message_id, rd_strerror(err));
+}
+
 static void *thread_main(void *arg)
 {
 	struct thread_ctx *t = arg;
@@ -398,6 +407,11 @@ static void *thread_main(void *arg)
 		if (!t->is_sender && t->index == 0 && mono_ms() >= t->next_sweep) {
 			sweep_tickets(t);
 			t->next_sweep = mono_ms() + (int64_t)gw.cfg->review.sweep_interval_s * 1000;
+		}
+		if (!t->is_sender && t->index == 0 && mono_ms() >= t->next_poll) {
+			/* refunds a rail took but had not settled (Pix devoluções above all) */
+			agent_poll_refunds(the_agent, t->rc, 50, ingest_news, t);
+			t->next_poll = mono_ms() + (int64_t)gw.cfg->pix.poll_interval_s * 1000;
 		}
 		r = redisCommand(t->rc, "XREADGROUP GROUP %s %s COUNT %d BLOCK %d STREAMS %s >", group,
 				 t->consumer, READ_COUNT, BLOCK_MS, stream);
