@@ -56,6 +56,9 @@ struct rail_ops {
 	 * Blocking (libcurl, the thread's handle): worker threads only. */
 	enum rd_err (*refund)(void *ctx, redisContext *rc, const struct rail_refund_req *req,
 			      struct rail_refund_res *res);
+	/* 1 when pending refunds are polled with status() (the provider has no
+	 * webhooks of ours: Pix, USDC); Stripe tells us through webhooks. */
+	int polled;
 	/* Current status of the refund req created (req->idempotency_key and the
 	 * payment say which) whose provider id is provider_refund_id. */
 	enum rd_err (*status)(void *ctx, redisContext *rc, const struct rail_refund_req *req,

@@ -157,7 +157,7 @@ fail:
 void agent_poll_refunds(struct agent *a, redisContext *rc, size_t max,
 			void (*emit)(const struct message *m, void *arg), void *arg)
 {
-	redisReply *keys = redisCommand(rc, "ZRANGE rd:refunds:pending 0 %zu", max ? max - 1 : 0);
+	redisReply *keys = redisCommand(rc, "ZRANGE rd:refunds:pending 0 %lld", (long long)(max ? max - 1 : 0));
 	if (!keys || keys->type != REDIS_REPLY_ARRAY) {
 		if (keys)
 			freeReplyObject(keys);
@@ -181,7 +181,7 @@ void agent_poll_refunds(struct agent *a, redisContext *rc, size_t max,
 		struct rail_refund_req req = { .payment_id = v[2], .amount = strtoll(v[5], NULL, 10),
 					       .currency = v[6], .idempotency_key = key, .order_id = v[4],
 					       .conversation_id = v[7] };
-		if (strcmp(v[0], "pending") == 0 && rail && rail->status && v[7][0] &&
+		if (strcmp(v[0], "pending") == 0 && rail && rail->polled && rail->status && v[7][0] &&
 		    rail->status(ctx, rc, &req, v[3], &res) == RD_OK && res.status != REFUND_PENDING) {
 			struct message m;
 			memset(&m, 0, sizeof m);

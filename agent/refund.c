@@ -165,18 +165,19 @@ static enum rd_err record_refund(struct tctx *c, const struct order *o, const ch
 	return err;
 }
 
-/* 1 when this turn is the one that tells the customer about refund key:
- * the first turn to try, or a replay of it (another turn — a webhook and
- * the customer's retried "yes" — must not tell them twice). */
-static int first_to_tell(struct tctx *c, const char *key)
+/* 1 when this turn is the one that tells the customer `what` ("pending",
+ * "done") about refund key: the first turn to try, or a replay of it
+ * (another turn — a webhook and the customer's retried "yes" — must not
+ * tell them the same thing twice). */
+static int first_to_tell(struct tctx *c, const char *key, const char *what)
 {
-	redisReply *r = redisCommand(c->rc, "HSETNX rd:refund:%s notified_by %s", key, c->in->message_id);
+	redisReply *r = redisCommand(c->rc, "HSETNX rd:refund:%s told_%s %s", key, what, c->in->message_id);
 	int mine = r && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
 	if (r)
 		freeReplyObject(r);
 	if (mine)
 		return 1;
-	r = redisCommand(c->rc, "HGET rd:refund:%s notified_by", key);
+	r = redisCommand(c->rc, "HGET rd:refund:%s told_%s", key, what);
 	mine = r && r->type == REDIS_REPLY_STRING && strcmp(r->str, c->in->message_id) == 0;
 	if (r)
 		freeReplyObject(r);
@@ -248,7 +249,7 @@ enum rd_err settle(struct tctx *c, const struct order *o, const char *key, int64
 	c->d.state = DS_IDLE;
 	c->d.order_id[0] = c->d.offer_key[0] = c->d.request[0] = c->d.reason[0] = '\0';
 	c->d.amount = c->d.offer_amount = 0;
-	if (!first_to_tell(c, key))
+	if (!first_to_tell(c, key, "done"))
 		return RD_OK; /* another turn told the customer already */
 	char amt[64], link[512];
 	fmt_money(c, amount, o->currency, amt, sizeof amt);
@@ -278,7 +279,7 @@ static enum rd_err pending(struct tctx *c, const struct order *o, const char *ke
 		return err;
 	model_strlcpy(c->d.last_refund, key, sizeof c->d.last_refund);
 	c->d.state = DS_IDLE;
-	if (!first_to_tell(c, key))
+	if (!first_to_tell(c, key, "pending"))
 		return RD_OK;
 	char amt[64];
 	return say(c, TPL_refund_pending, "amount", fmt_money(c, amount, o->currency, amt, sizeof amt),

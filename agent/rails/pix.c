@@ -210,4 +210,5 @@ const struct rail_ops rail_pix = {
 	.destroy = pix_destroy,
 	.refund = pix_refund,
 	.status = pix_status,
+	.polled = 1,
 };

@@ -131,4 +131,5 @@ const struct rail_ops rail_usdc = {
 	.destroy = usdc_destroy,
 	.refund = usdc_refund,
 	.status = usdc_status,
+	.polled = 1,
 };
