@@ -43,6 +43,10 @@ struct channel_ops {
 extern const struct channel_ops testchan_ops;
 extern const struct channel_ops whatsapp_ops;
 extern const struct channel_ops slack_ops;
+extern const struct channel_ops webchat_ops;
+/* The web chat's WebSocket protocol (lws), and its push delivery (service thread). */
+extern const struct lws_protocols webchat_protocol;
+void webchat_deliver(const char *key, const char *payload, size_t len);
 /* 1 when ex carries "Authorization: Bearer <[test_channel] api_key>"
  * (constant-time compare); the QA read routes use it too. */
 int testchan_authorized(const struct config *cfg, struct http_exchange *ex);

@@ -7,6 +7,7 @@ const struct channel_ops *const channel_registry[] = {
 	&testchan_ops,
 	&whatsapp_ops,
 	&slack_ops,
+	&webchat_ops,
 	NULL,
 };
 

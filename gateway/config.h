@@ -113,6 +113,15 @@ struct config {
 		int timeout_ms;                   /* Web API request timeout (10000) */
 	} slack;
 	struct {
+		int enabled;                      /* (true) */
+		char allowed_origins[CONFIG_MAX_LIST][128]; /* besides [site] public_url; "*" = any */
+		size_t n_allowed_origins;
+		int max_message_bytes;            /* a frame's size cap (4096) */
+		int max_messages_per_minute;      /* per session (30) */
+		int session_ttl_days;             /* idle sessions are forgotten (30) */
+		char assets_dir[256];             /* widget.js and index.html (channels/webchat) */
+	} webchat;
+	struct {
 		int ttl_days;                     /* review tickets expire after this (7) */
 		int sweep_interval_s;             /* how often expired tickets are looked for (60) */
 	} review;

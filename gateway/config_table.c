@@ -161,6 +161,15 @@ static const char *check_slack_id(const char *v)
 	return *v ? NULL : "expected Slack user ids like U024BE7LH";
 }
 
+static const char *check_origin(const char *v)
+{
+	if (strcmp(v, "*") == 0)
+		return NULL;
+	if ((strncmp(v, "https://", 8) == 0 && v[8]) || (strncmp(v, "http://", 7) == 0 && v[7]))
+		return strchr(strchr(v, ':') + 3, '/') ? "an origin has no path: http://shop.example" : NULL;
+	return "expected origins like https://shop.example (or *)";
+}
+
 int config_is_secret(const struct centry *e)
 {
 	return strstr(e->key, "key") || strstr(e->key, "secret") || strstr(e->key, "token") ||
@@ -419,6 +428,19 @@ const struct centry config_entries[] = {
 	LIST("slack", "reviewers", slack.reviewers, slack.n_reviewers, 0, check_slack_id, "",
 	     "Slack user ids allowed to approve or deny; empty = anyone in the review channel"),
 	MS("slack", "timeout_ms", slack.timeout_ms, 100, 600000, "10000", "Web API request timeout, ms"),
+
+	BOOL("webchat", "enabled", webchat.enabled, "true",
+	     "serve the chat bubble (/webchat/) and its WebSocket (/webchat/ws)"),
+	LIST("webchat", "allowed_origins", webchat.allowed_origins, webchat.n_allowed_origins, 0,
+	     check_origin, "", "pages that may open the chat, besides [site] public_url (\"*\": any)"),
+	INT("webchat", "max_message_bytes", webchat.max_message_bytes, 256, 1 << 20, "4096",
+	    "largest frame a browser may send, bytes"),
+	INT("webchat", "max_messages_per_minute", webchat.max_messages_per_minute, 1, 10000, "30",
+	    "messages per minute from one chat session"),
+	INT("webchat", "session_ttl_days", webchat.session_ttl_days, 1, 3650, "30",
+	    "a chat session idle this long is forgotten"),
+	STR("webchat", "assets_dir", webchat.assets_dir, check_nonempty, "channels/webchat",
+	    "directory of widget.js and index.html"),
 
 	INT("review", "ttl_days", review.ttl_days, 1, 365, "7",
 	    "review tickets expire after this many days; the customer is told"),

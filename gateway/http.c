@@ -31,6 +31,9 @@ struct http_exchange {
 	unsigned char *resp;              /* owned, LWS_PRE headroom + body */
 	size_t resp_len;
 	int responded, close_after;
+	char hdr_name[HTTP_MAX_EXTRA_HEADERS][32];
+	char hdr_value[HTTP_MAX_EXTRA_HEADERS][128];
+	int n_hdrs;
 	/* deferred work */
 	int pending;                      /* jobs/awaits holding ex */
 	struct io_job job;
@@ -205,6 +208,15 @@ void http_respond(struct http_exchange *ex, int status, const char *ctype, const
 	if (status >= 500)
 		metrics_error("http");
 	lws_callback_on_writable(ex->wsi);
+}
+
+void http_set_header(struct http_exchange *ex, const char *name, const char *value)
+{
+	if (ex->n_hdrs == HTTP_MAX_EXTRA_HEADERS)
+		return;
+	snprintf(ex->hdr_name[ex->n_hdrs], sizeof ex->hdr_name[0], "%s:", name);
+	snprintf(ex->hdr_value[ex->n_hdrs], sizeof ex->hdr_value[0], "%s", value);
+	ex->n_hdrs++;
 }
 
 void http_respond_json(struct http_exchange *ex, int status, json_t *obj)
@@ -488,6 +500,11 @@ static int on_writeable(struct lws *wsi, struct pss *pss)
 	    lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close", 5,
 					 &p, end))
 		return -1;
+	for (int i = 0; i < ex->n_hdrs; i++)
+		if (lws_add_http_header_by_name(wsi, (const unsigned char *)ex->hdr_name[i],
+						(const unsigned char *)ex->hdr_value[i],
+						(int)strlen(ex->hdr_value[i]), &p, end))
+			return -1;
 	if (lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
 	if (ex->resp_len &&

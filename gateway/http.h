@@ -50,6 +50,10 @@ int http_query(struct http_exchange *ex, const char *name, char *buf, size_t n);
 /* Copies body. ctype like "application/json". */
 void http_respond(struct http_exchange *ex, int status, const char *ctype,
 		  const char *body, size_t len);
+/* Add a response header before http_respond (at most HTTP_MAX_EXTRA_HEADERS;
+ * name lower-case without colon, both copied). */
+#define HTTP_MAX_EXTRA_HEADERS 4
+void http_set_header(struct http_exchange *ex, const char *name, const char *value);
 /* Steals obj; serializes compactly. */
 void http_respond_json(struct http_exchange *ex, int status, json_t *obj);
 /* {"error": reason} with status. */

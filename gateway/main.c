@@ -51,6 +51,15 @@ static const char usage[] =
 	"\n"
 	"Any setting can be overridden by REDRESS_<SECTION>_<KEY> environment variables.\n";
 
+/* A push from the bus, to whoever waits for its key (service thread). */
+static void deliver_push(const char *key, const char *payload, size_t len)
+{
+	if (strncmp(key, "webchat:", 8) == 0)
+		webchat_deliver(key, payload, len);
+	else
+		http_push_deliver(key, payload, len);
+}
+
 static void wakeup(void)
 {
 	if (lws_ctx)
@@ -277,14 +286,18 @@ static int cmd_serve(const struct config *cfg)
 	signal(SIGPIPE, SIG_IGN);
 
 	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
-	static struct lws_protocols protocols[2];
+	static struct lws_protocols protocols[3];
+	static const lws_retry_bo_t idle = { .secs_since_valid_ping = 30, .secs_since_valid_hangup = 75 };
 	protocols[0] = http_protocol;
+	if (cfg->webchat.enabled)
+		protocols[1] = webchat_protocol; /* idle sockets are pinged, dead ones closed */
 	struct lws_context_creation_info info;
 	memset(&info, 0, sizeof info);
 	info.port = port;
 	info.iface = host;
 	info.protocols = protocols;
 	info.max_http_header_data = 8192;
+	info.retry_and_idle_policy = &idle;
 	info.options = LWS_SERVER_OPTION_DISABLE_IPV6 * (strchr(host, ':') == NULL);
 	lws_ctx = lws_create_context(&info);
 	if (!lws_ctx) {
@@ -292,7 +305,7 @@ static int cmd_serve(const struct config *cfg)
 		goto out;
 	}
 	http_init(lws_ctx, cfg->gateway.max_body_bytes);
-	if (io_start() || bus_start(http_push_deliver) ||
+	if (io_start() || bus_start(deliver_push) ||
 	    workers_start(agent, cfg->gateway.workers, cfg->gateway.senders)) {
 		fprintf(stderr, "redress: cannot start threads\n");
 		goto out;

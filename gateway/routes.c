@@ -38,6 +38,11 @@ static void metrics(void *ctx, struct http_exchange *ex)
 	free(text);
 }
 
+json_t *conversation_json(redisContext *rc, const char *cid, enum rd_err *err)
+{
+	return agent_conversation_json(rc, cid, err);
+}
+
 struct conv_job {
 	char cid[MODEL_ID_LEN];
 	json_t *result;
@@ -51,7 +56,7 @@ static void conv_run(redisContext *rc, void *arg)
 		j->err = RD_EREDIS;
 		return;
 	}
-	j->result = agent_conversation_json(rc, j->cid, &j->err);
+	j->result = conversation_json(rc, j->cid, &j->err);
 }
 
 static void conv_done(struct http_exchange *ex, void *arg)
