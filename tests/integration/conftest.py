@@ -187,6 +187,7 @@ class Gateway:
             "redis": {"url": redis_url},
             "test_channel": {"enabled": "true", "api_key": API_KEY},
             "templates": {"dir": str(REPO / "templates")},
+            "webchat": {"assets_dir": str(REPO / "channels" / "webchat")},
         }
         self.config = merge_config(base, overrides)
         self.config_path = self.dir / "config.ini"
