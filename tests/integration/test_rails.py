@@ -601,3 +601,24 @@ def test_credit_note_link(rails, rails_gateway, redis_server):
     assert unknown.status_code == 404
     # and a link we sign ourselves for the real number works (the secret is the contract)
     assert gw.get(f"{path}NC-0001?exp={future}&sig={link_sig('NC-0001', future)}").status_code == 200
+
+
+def test_a_pending_refund_that_fails_later_releases_the_mandate_and_opens_a_ticket(
+        rails, rails_gateway, redis_server):
+    """refund.failed after Stripe accepted it: no credit note, the reservation
+    goes back to the day, a person gets a ticket, the customer is told."""
+    redis, stripe = redis_server.client, rails.stripe
+    gw = rails_gateway()
+    key, refund = pending_card_refund(rails, gw, redis)
+    assert mandate(redis, key)[0]["state"] == "reserved"
+    failed = stripe.set_status(refund["id"], "failed")
+    failed["failure_reason"] = "expired_or_canceled_card"
+    assert send_stripe_webhook(gw, stripe.event("refund.failed", failed)).status_code == 200
+    wait_refund_status(redis, CARD_ORDER, "failed", 10)
+    told = wait_out(gw, CARD_ORDER, lambda t: "T-0001" in t, 10, "the failure and its ticket")
+    assert "2001" in told[0]
+    ticket = redis.hgetall("rd:ticket:T-0001")
+    assert ticket["reason"] == "rail_failed" and "expired_or_canceled_card" in ticket["suggested_action"]
+    resv, day_total = mandate(redis, key)
+    assert resv["state"] == "released" and day_total == 0
+    assert not redis.exists("rd:cn:NC-0001") and order_refunded(redis, CARD_ORDER) == 0
