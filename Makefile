@@ -19,7 +19,7 @@ BUILD   ?= build/$(SANITIZER)
 SANFLAGS := -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 
-PKGS    := libwebsockets hiredis libcurl icu-i18n icu-uc jansson inih
+PKGS    := libwebsockets hiredis libcurl icu-i18n icu-uc jansson inih libpq
 WARN    := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wshadow
 OPT     ?= -O2 -g
 DEPCFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -38,7 +38,8 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # Debian packages: build, run and test. `make deps` installs only what is missing.
 DEB_PKGS := gcc make pkg-config libwebsockets-dev libcurl4-openssl-dev libhiredis-dev \
             libmbedtls-dev redis-server libicu-dev libjansson-dev libinih-dev \
-            libcmocka-dev python3 python3-pytest python3-redis python3-requests curl
+            libcmocka-dev python3 python3-pytest python3-redis python3-requests curl \
+            libpq-dev postgresql python3-websockets
 
 .PHONY: all deps run test unit integration clean install
 all: $(BUILD)/redress

@@ -224,7 +224,15 @@ enum rd_err settle(struct tctx *c, const struct order *o, const char *key, int64
 	free(lines);
 	if (err || (err = record_refund(c, o, key, amount, res, number)))
 		return err;
+	/* sealed already (another turn settled it: a webhook and a retried
+	 * "yes", two conversations on one order): audited once, not again */
+	redisReply *sr = redisCommand(c->rc, "HGET rd:cn:%s seal", number);
+	int sealed = sr && sr->type == REDIS_REPLY_STRING && sr->len == 64;
+	if (sr)
+		freeReplyObject(sr);
 	char refund_hash[65], cn_hash[65];
+	if (sealed)
+		goto settled;
 	json_t *rf = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s}", "refund_id", key,
 			       "provider_refund_id", res->provider_refund_id, "order_id", o->id,
 			       "rail", o->payment.rail, "provider", o->payment.provider, "amount",
@@ -239,8 +247,8 @@ enum rd_err settle(struct tctx *c, const struct order *o, const char *key, int64
 		return err;
 	if ((err = creditnote_seal(c->rc, number, cn_hash)))
 		return err;
-
-	c->t->ev.refunded = 1;
+settled:
+	c->t->ev.refunded = created;
 	c->t->ev.credit_note = created;
 	c->t->ev.refund_minor = amount;
 	model_strlcpy(c->t->ev.rail, o->payment.rail, sizeof c->t->ev.rail);
@@ -290,8 +298,9 @@ static enum rd_err pending(struct tctx *c, const struct order *o, const char *ke
 /* A refund that already went through under key: its provider id, or 0. */
 static enum rd_err already_paid(struct tctx *c, const char *key, struct rail_refund_res *res, int *paid)
 {
-	redisReply *r = redisCommand(c->rc, "HMGET rd:refund:%s status provider_refund_id", key);
-	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+	redisReply *r = redisCommand(c->rc, "HMGET rd:refund:%s status provider_refund_id conversation_id",
+				     key);
+	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
 		if (r)
 			freeReplyObject(r);
 		return RD_EREDIS;
@@ -299,6 +308,9 @@ static enum rd_err already_paid(struct tctx *c, const char *key, struct rail_ref
 	*paid = r->element[0]->type == REDIS_REPLY_STRING && strcmp(r->element[0]->str, "succeeded") == 0;
 	if (r->element[0]->type == REDIS_REPLY_STRING && strcmp(r->element[0]->str, "pending") == 0)
 		*paid = -1; /* asked already, not settled: the rail update will settle it */
+	if (*paid > 0 && r->element[2]->type == REDIS_REPLY_STRING &&
+	    strcmp(r->element[2]->str, c->t->out.conversation_id) != 0)
+		*paid = 2; /* paid, but asked for in another conversation */
 	if (*paid) {
 		res->status = REFUND_SUCCEEDED;
 		if (r->element[1]->type == REDIS_REPLY_STRING)
@@ -320,6 +332,16 @@ enum rd_err refund_pay(struct tctx *c, const struct order *o, const char *key, i
 	/* a replay of a refund that already went through: settle again (idempotent) */
 	if ((err = already_paid(c, key, &res, &paid)))
 		return err;
+	if (paid == 2) { /* the same refund, done for another conversation: nothing left */
+		out->result = RF_DENIED;
+		memset(&out->policy, 0, sizeof out->policy);
+		out->policy.decision = DECISION_DENY;
+		out->policy.amount = amount;
+		out->policy.n_rules = 1;
+		out->policy.rules[0] = (struct rule_result){ RULE_ALREADY_REFUNDED, 0, DECISION_DENY,
+							     "refunded in another conversation" };
+		return RD_OK;
+	}
 	if (paid > 0) {
 		out->result = RF_DONE;
 		return settle(c, o, key, amount, &res);

@@ -153,6 +153,11 @@ static const char *check_wa_templates(const char *v)
 	return NULL;
 }
 
+static const char *check_llm_provider(const char *v)
+{
+	return !strcmp(v, "openai") || !strcmp(v, "anthropic") ? NULL : "expected openai or anthropic";
+}
+
 static const char *check_slack_id(const char *v)
 {
 	for (const char *p = v; *p; p++)
@@ -170,10 +175,18 @@ static const char *check_origin(const char *v)
 	return "expected origins like https://shop.example (or *)";
 }
 
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* api_key, *_secret, *_token, password, conninfo — not max_tokens or key_file. */
 int config_is_secret(const struct centry *e)
 {
-	return strstr(e->key, "key") || strstr(e->key, "secret") || strstr(e->key, "token") ||
-	       strstr(e->key, "password") || strstr(e->key, "conninfo");
+	const char *k = e->key;
+	return ends_with(k, "key") || ends_with(k, "secret") || ends_with(k, "token") ||
+	       ends_with(k, "password") || strcmp(k, "conninfo") == 0;
 }
 
 /* Field offsets, checked against the type the entry parses into: a table line
@@ -446,6 +459,22 @@ const struct centry config_entries[] = {
 	    "review tickets expire after this many days; the customer is told"),
 	INT("review", "sweep_interval_s", review.sweep_interval_s, 1, 86400, "60",
 	    "how often open tickets are checked for expiry, s"),
+
+	BOOL("llm", "enabled", llm.enabled, "false",
+	     "ask an LLM what customers mean (the policy still decides everything)"),
+	STR("llm", "provider", llm.provider, check_llm_provider, "openai",
+	    "openai (Chat Completions: also vLLM, llama.cpp, Ollama) or anthropic (Messages)"),
+	STR("llm", "base_url", llm.base_url, check_http_url_or_empty, "",
+	    "API base URL, no trailing slash; empty: the provider's public API"),
+	STR("llm", "model", llm.model, NULL, "", "model name; required when enabled"),
+	STR("llm", "api_key", llm.api_key, NULL, "",
+	    "API key (give it as REDRESS_LLM_API_KEY); empty for servers that want none"),
+	MS("llm", "timeout_ms", llm.timeout_ms, 100, 120000, "3000",
+	   "longest wait for one answer, connect included, ms; then the built-in understanding"),
+	INT("llm", "max_tokens", llm.max_tokens, 16, 32768, "512", "largest answer, tokens"),
+	RATIO("llm", "temperature", llm.temperature, "0", "sampling temperature, 0..1"),
+	BOOL("llm", "phrase_replies", llm.phrase_replies, "false",
+	     "let the model phrase the free text of replies (slots, amounts and links stay)"),
 };
 
 const size_t config_n_entries = RD_ARRAY_LEN(config_entries);

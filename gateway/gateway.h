@@ -9,6 +9,7 @@
 #include "gateway/rconn.h"
 
 struct templates;
+struct orders_store_ops;
 
 /* Redis keys and groups of the pipeline (DESIGN.md "Pipeline"). */
 #define KEY_INBOUND "rd:inbound"
@@ -27,6 +28,8 @@ struct gateway {
 	void (*wakeup)(void);         /* wake the service loop from any thread */
 	const struct templates *tpl;  /* loaded templates (credit-note documents) */
 	const char *link_secret;      /* signs credit-note links */
+	const struct orders_store_ops *orders; /* the orders store (ping for /readyz) */
+	void *orders_ctx;
 };
 
 extern struct gateway gw;

@@ -22,6 +22,7 @@
 #include "gateway/gateway.h"
 #include "gateway/http.h"
 #include "gateway/io.h"
+#include "gateway/orders_select.h"
 #include "gateway/routes.h"
 #include "gateway/creditnotes.h"
 #include "gateway/webhooks_rails.h"
@@ -211,6 +212,8 @@ static int cmd_serve(const struct config *cfg)
 	struct templates *tpl = NULL;
 	struct agent *agent = NULL;
 	struct rails *rails = NULL;
+	const struct orders_store_ops *store = NULL;
+	void *store_ctx = NULL;
 	static char link_secret[65];
 	static struct http_route routes[MAX_ROUTES];
 
@@ -265,7 +268,14 @@ static int cmd_serve(const struct config *cfg)
 		.link_secret = cfg->issuer.link_secret[0] ? cfg->issuer.link_secret : link_secret,
 		.link_ttl_days = cfg->issuer.link_ttl_days,
 	};
-	if (agent_new(&acfg, tpl, &orders_redis, NULL, &agent))
+	if (orders_store_open(cfg, &store, &store_ctx, err, sizeof err) != RD_OK) {
+		fprintf(stderr, "%s\n", err);
+		rc = 2;
+		goto out;
+	}
+	gw.orders = store;
+	gw.orders_ctx = store_ctx;
+	if (agent_new(&acfg, tpl, store, store_ctx, &agent))
 		goto out;
 	gw.tpl = tpl;
 	gw.link_secret = acfg.link_secret;
@@ -341,6 +351,7 @@ out:
 	lws_ctx = NULL;
 	channels_destroy();
 	agent_free(agent);
+	orders_store_close(store, store_ctx); /* after the workers: nothing reads it now */
 	rails_close(rails);
 	templates_free(tpl);
 	return rc;

@@ -3,6 +3,7 @@
 #include "gateway/orders_ext.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,7 +152,14 @@ enum rd_err orders_prober_start(struct orders_prober *p)
 	p->stop = 0;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
-	if (pthread_create(&p->th, NULL, prober_main, p) != 0) {
+	/* the prober takes no signals, wherever it is started from: SIGTERM
+	 * must reach the service thread */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int rc = pthread_create(&p->th, NULL, prober_main, p);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
 		pthread_cond_destroy(&p->cv);
 		pthread_mutex_destroy(&p->mu);
 		return RD_ENOMEM;

@@ -49,8 +49,8 @@ struct orders_prober {
 	int stop, started;
 };
 
-/* Start the thread (probe, arg, interval_ms set by the caller). RD_ENOMEM
- * when it cannot start. */
+/* Start the thread (probe, arg, interval_ms set by the caller), with every
+ * signal blocked. RD_ENOMEM when it cannot start. */
 enum rd_err orders_prober_start(struct orders_prober *p) RD_WUR;
 /* Stop and join it; a prober never started is fine. */
 void orders_prober_stop(struct orders_prober *p);

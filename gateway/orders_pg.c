@@ -250,7 +250,8 @@ static enum rd_err ensure(struct pgstore *pg, struct slot *s, int *fresh)
  * *res (caller PQclears) is set only on RD_OK. Errors: RD_EUNAVAIL (lost
  * connection, timeout, a statement the server refuses), RD_EINVAL (a data
  * exception, SQLSTATE class 22: a value that cannot be one, like "1001' OR"
- * for an integer id), RD_ELIMIT (a check constraint refused the write). */
+ * for an integer id), RD_ENOTFOUND (a foreign key: no such order), RD_ELIMIT
+ * (a check constraint refused the write). */
 static enum rd_err run(struct pgstore *pg, struct slot *s, int stmt, const char *cmd,
 		       const char *const *vals, int nvals, PGresult **res)
 {
@@ -313,6 +314,8 @@ static enum rd_err run(struct pgstore *pg, struct slot *s, int stmt, const char 
 		e = RD_EUNAVAIL;
 	} else if (!strncmp(state, "22", 2)) {
 		e = RD_EINVAL; /* the message may quote the customer's input: not logged */
+	} else if (!strcmp(state, "23503")) {
+		e = RD_ENOTFOUND; /* a refunds row for an order that is not there */
 	} else if (!strcmp(state, "23514")) {
 		LOG_W("orders", "pg_check_violation", "%s: %s", what, line);
 		e = RD_ELIMIT;

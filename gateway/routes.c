@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "agent/agent.h"
+#include "agent/orders.h"
 #include "channels/channel.h"
 #include "gateway/bus.h"
 #include "gateway/gateway.h"
@@ -18,8 +19,13 @@ static void healthz(void *ctx, struct http_exchange *ex)
 static void readyz(void *ctx, struct http_exchange *ex)
 {
 	(void)ctx;
-	/* the store thread's Redis answers, and pushes (replies) can reach us */
-	if (atomic_load(&gw.redis_ok) && bus_ready() && !atomic_load(&gw.stopping))
+	/* the store thread's Redis answers, pushes (replies) can reach us, and
+	 * the orders store answers (ping answers from memory: never blocks) */
+	const struct orders_store_ops *os = gw.orders;
+	int orders_ok = !os || !os->ping || os->ping(gw.orders_ctx) == RD_OK;
+	if (!orders_ok)
+		http_respond(ex, 503, "text/plain", "orders store unavailable\n", 25);
+	else if (atomic_load(&gw.redis_ok) && bus_ready() && !atomic_load(&gw.stopping))
 		http_respond(ex, 200, "text/plain", "ready\n", 6);
 	else
 		http_respond(ex, 503, "text/plain", "redis unavailable\n", 18);

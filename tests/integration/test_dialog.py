@@ -131,3 +131,20 @@ def test_a_resend_while_the_original_is_in_flight_gets_the_same_answer(gateway, 
     assert a.status_code == 200 and b.status_code == 200, (a.text, b.text)
     assert a.json()["replies"] == b.json()["replies"]
     assert redis.xlen("rd:inbound") == 1 and redis.xlen("rd:outbox") == 1
+
+
+def test_two_conversations_confirming_the_same_refund_pay_once(gw, redis_server):
+    """Alex opens two chats on the same order; both get the offer; the first
+    yes refunds, the second is told the truth (already refunded) at once."""
+    redis = redis_server.client
+    for user in ("alex", "alex-again"):
+        say(gw, user, "refund for order 1001")
+        offer = say(gw, user, "alex@example.com")
+        assert buttons(offer) == ["confirm_yes", "confirm_no"]
+    first = say(gw, "alex", button="confirm_yes")
+    assert "NC-0001" in texts(first)
+    second = say(gw, "alex-again", button="confirm_yes")
+    assert "already" in texts(second).lower(), texts(second)
+    assert int(redis.get("rd:sandbox:refunds")) == 1
+    assert redis.xpending("rd:inbound", "agents")["pending"] == 0
+    assert not redis.exists("rd:cn:NC-0002")

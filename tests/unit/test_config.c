@@ -246,7 +246,16 @@ static const struct vcase vcases[] = {
 	{ "templates", "dir", "", "must not be empty" },
 	{ "issuer", "credit_note_prefix", "NC-0123456789ABCDEF", "too long (at most 15 characters)" },
 	{ "issuer", "tax_id", "", NULL },
-	{ "orders", "store", "postgres", "only \"redis\" is supported for now, got \"postgres\"" },
+	{ "orders", "store", "mysql", "expected redis, postgres or http, got \"mysql\"" },
+	{ "orders.postgres", "lookup_sql", "SELECT * FROM orders WHERE id = :id",
+	  "unknown parameter :id (allowed: :order_id), got \"SELECT * FROM orders WHERE id = :id\"" },
+	{ "orders.postgres", "refund_sql", "UPDATE orders SET refunded_amount = 0",
+	  "the statement must use :order_id, got \"UPDATE orders SET refunded_amount = 0\"" },
+	{ "orders.postgres", "items_sql", "", NULL },
+	{ "orders.http", "writeback_method", "PUT", "expected POST or PATCH, got \"PUT\"" },
+	{ "orders.http", "map_total", "order.total",
+	  "expected a JSON pointer like /order/total, =constant, or nothing, got \"order.total\"" },
+	{ "orders.http", "map_provider", "=sandbox", NULL },
 };
 
 static void test_value_types(void **state)

@@ -468,10 +468,10 @@ static void test_sandbox_refund_idempotent(void **state)
 	expect_field(k, "conversation_id", "conv-1");
 	expect_field(k, "status", "succeeded");
 
-	assert_int_equal(rail_sandbox.status(NULL, rc, "re_sbx_000001", &s), RD_OK);
+	assert_int_equal(rail_sandbox.status(NULL, rc, NULL, "re_sbx_000001", &s), RD_OK);
 	assert_int_equal(s.status, REFUND_SUCCEEDED);
 	assert_string_equal(s.provider_refund_id, "re_sbx_000001");
-	assert_int_equal(rail_sandbox.status(NULL, rc, "re_sbx_999999", &s), RD_ENOTFOUND);
+	assert_int_equal(rail_sandbox.status(NULL, rc, NULL, "re_sbx_999999", &s), RD_ENOTFOUND);
 }
 
 static void test_sandbox_amount_too_large(void **state)
