@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 #include <hiredis.h>
+
+struct lws;
 #include "common/model.h"
 #include "common/rd.h"
 #include "gateway/config.h"
@@ -47,6 +49,8 @@ extern const struct channel_ops webchat_ops;
 /* The web chat's WebSocket protocol (lws), and its push delivery (service thread). */
 extern const struct lws_protocols webchat_protocol;
 void webchat_deliver(const char *key, const char *payload, size_t len);
+/* 1 when a WebSocket upgrade may go on: the web chat's path and an allowed Origin. */
+int webchat_upgrade_ok(struct lws *wsi);
 /* 1 when ex carries "Authorization: Bearer <[test_channel] api_key>"
  * (constant-time compare); the QA read routes use it too. */
 int testchan_authorized(const struct config *cfg, struct http_exchange *ex);

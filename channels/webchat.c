@@ -61,8 +61,6 @@ struct wc_conn {
 	int rx_toobig;
 	struct frame *txq, *txq_tail;
 	size_t queued;
-	int64_t window_ms;           /* rate limit: start of the minute */
-	int window_count;
 	struct wc_conn *next;        /* session table chain */
 };
 
@@ -260,14 +258,37 @@ static void ingest_done(struct io_job *job)
 	free(j);
 }
 
+/* Messages per minute, per session (not per socket: reconnecting does not
+ * start a fresh minute). A small table in this process; a slot idle for a
+ * minute is reused. */
+#define WC_RATE_SLOTS 4096
+static struct { char pub[WC_PUB_HEX + 1]; int64_t window_ms; int count; } rates[WC_RATE_SLOTS];
+
 static int rate_ok(struct wc_conn *c)
 {
 	int64_t now = mono_ms();
-	if (now - c->window_ms >= 60000) {
-		c->window_ms = now;
-		c->window_count = 0;
+	unsigned h = bucket(c->pub) * 16u;
+	int slot = -1, free_slot = -1;
+	for (unsigned i = 0; i < 16 && slot < 0; i++) { /* a few probes from the session's hash */
+		unsigned k = (h + i) % WC_RATE_SLOTS;
+		if (strcmp(rates[k].pub, c->pub) == 0)
+			slot = (int)k;
+		else if (free_slot < 0 && (!rates[k].pub[0] || now - rates[k].window_ms >= 60000))
+			free_slot = (int)k;
 	}
-	return ++c->window_count <= the_wc->cfg->webchat.max_messages_per_minute;
+	if (slot < 0) {
+		if (free_slot < 0)
+			free_slot = (int)(h % WC_RATE_SLOTS); /* all busy: share the first */
+		slot = free_slot;
+		memcpy(rates[slot].pub, c->pub, sizeof rates[slot].pub);
+		rates[slot].window_ms = now;
+		rates[slot].count = 0;
+	}
+	if (now - rates[slot].window_ms >= 60000) {
+		rates[slot].window_ms = now;
+		rates[slot].count = 0;
+	}
+	return ++rates[slot].count <= the_wc->cfg->webchat.max_messages_per_minute;
 }
 
 static void on_message(struct wc_conn *c, json_t *o)
@@ -365,6 +386,19 @@ static int origin_ok(struct lws *wsi)
 	return 0;
 }
 
+int webchat_upgrade_ok(struct lws *wsi)
+{
+	char uri[64];
+	if (!the_wc || lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 ||
+	    strcmp(uri, "/webchat/ws") != 0)
+		return 0;
+	if (!origin_ok(wsi)) {
+		LOG_W("webchat", "origin_refused", "a socket from an origin not in [webchat] allowed_origins");
+		return 0;
+	}
+	return 1;
+}
+
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
 	struct wc_pss *pss = user;
@@ -384,7 +418,6 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		if (!pss->conn)
 			return -1;
 		pss->conn->wsi = wsi;
-		pss->conn->window_ms = mono_ms();
 		return 0;
 	case LWS_CALLBACK_RECEIVE: {
 		size_t cap = (size_t)the_wc->cfg->webchat.max_message_bytes;

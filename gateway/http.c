@@ -63,6 +63,12 @@ static size_t max_body;
 static int draining;
 static int live; /* exchanges alive */
 static struct http_exchange *await_tab[AWAIT_BUCKETS];
+static int (*upgrade_filter)(struct lws *wsi);
+
+void http_set_upgrade_filter(int (*fn)(struct lws *wsi))
+{
+	upgrade_filter = fn;
+}
 
 void http_init(struct lws_context *ctx, size_t max_body_bytes)
 {
@@ -573,6 +579,16 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 			lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST,
 					       "upgrade to h2c is not supported: send HTTP/1.1");
 			return 1;
+		}
+		if (!upgrade_filter || !upgrade_filter(wsi)) { /* a path or an Origin we refuse */
+			/* written raw: lws would answer HTTP/1.0, which WebSocket
+			 * clients (RFC 6455 wants 1.1) read as no answer at all */
+			static const char forbidden[] = "HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\n"
+							"content-length: 10\r\nconnection: close\r\n\r\nforbidden\n";
+			unsigned char buf[LWS_PRE + sizeof forbidden];
+			memcpy(buf + LWS_PRE, forbidden, sizeof forbidden - 1);
+			lws_write(wsi, buf + LWS_PRE, sizeof forbidden - 1, LWS_WRITE_RAW);
+			return -1;
 		}
 		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:

@@ -107,5 +107,9 @@ int http_inflight(void);
 /* While draining, new requests get 503 and Connection: close. */
 void http_set_draining(int on);
 void http_init(struct lws_context *ctx, size_t max_body_bytes);
+/* Who may upgrade to a WebSocket: fn answers 1 to go on, 0 for a 403. With
+ * no filter every upgrade is refused. */
+struct lws;
+void http_set_upgrade_filter(int (*fn)(struct lws *wsi));
 
 #endif

@@ -68,15 +68,11 @@
 		var w = String(want || "").replace("_", "-").toLowerCase();
 		var names = Object.keys(STRINGS);
 		for (var i = 0; i < names.length; i++) {
-			if (names[i].toLowerCase() === w) {
-				return names[i];
-			}
+			if (names[i].toLowerCase() === w) return names[i];
 		}
 		var lang = w.split("-")[0];
 		for (var j = 0; j < names.length; j++) {
-			if (names[j].toLowerCase().split("-")[0] === lang) {
-				return names[j];
-			}
+			if (names[j].toLowerCase().split("-")[0] === lang) return names[j];
 		}
 		return "en";
 	}
@@ -86,14 +82,10 @@
 	/* The tag that loaded us: currentScript while we run, else the last tag
 	 * whose src ends in /webchat/widget.js. */
 	function findScript() {
-		if (document.currentScript) {
-			return document.currentScript;
-		}
+		if (document.currentScript) return document.currentScript;
 		var all = document.getElementsByTagName("script");
 		for (var i = all.length - 1; i >= 0; i--) {
-			if (/\/webchat\/widget\.js(\?|#|$)/.test(all[i].src || "")) {
-				return all[i];
-			}
+			if (/\/webchat\/widget\.js(\?|#|$)/.test(all[i].src || "")) return all[i];
 		}
 		return null;
 	}
@@ -122,17 +114,11 @@
 	/* el("div", "rdw-x", {role: "log"}, "text"): attributes and text only. */
 	function el(tag, cls, attrs, text) {
 		var n = document.createElement(tag);
-		if (cls) {
-			n.className = cls;
-		}
+		if (cls) n.className = cls;
 		for (var k in attrs || {}) {
-			if (Object.prototype.hasOwnProperty.call(attrs, k)) {
-				n.setAttribute(k, attrs[k]);
-			}
+			if (Object.prototype.hasOwnProperty.call(attrs, k)) n.setAttribute(k, attrs[k]);
 		}
-		if (text != null) {
-			n.textContent = String(text);
-		}
+		if (text != null) n.textContent = String(text);
 		return n;
 	}
 
@@ -168,7 +154,7 @@
 
 	/* ------------------------------------------------------------ styles (injected once) */
 
-	var CSS = [
+	var STYLE = [
 		".rdw-root,.rdw-root *{box-sizing:border-box;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}",
 		".rdw-root{--rdw-color:" + DEFAULT_COLOR + ";position:fixed;right:20px;bottom:20px;z-index:2147483000;font-size:15px;line-height:1.4;color:#1d1d1f}",
 		".rdw-bubble{position:relative;width:60px;height:60px;border-radius:50%;border:0;cursor:pointer;background:var(--rdw-color);color:#fff;box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center;padding:0}",
@@ -207,11 +193,9 @@
 	].join("\n");
 
 	function injectCss() {
-		if (document.getElementById("rdw-style")) {
-			return;
-		}
+		if (document.getElementById("rdw-style")) return;
 		var s = el("style", null, { id: "rdw-style" });
-		s.textContent = CSS;
+		s.textContent = STYLE;
 		(document.head || document.documentElement).appendChild(s);
 	}
 
@@ -253,10 +237,10 @@
 		var header = el("div", "rdw-header");
 		var heading = el("div", "rdw-heading");
 		heading.appendChild(el("h2", "rdw-shop", { id: "rdw-shop" }, config.shop));
-		ui.sub = el("div", "rdw-sub", null, T.title);
-		ui.status = el("span", "rdw-status", { role: "status" });
-		heading.appendChild(ui.sub);
-		heading.appendChild(ui.status);
+		var sub = el("div", "rdw-sub", null, T.title);
+		ui.status = el("span", "rdw-status", { role: "status" }); /* " · Reconnecting…" */
+		sub.appendChild(ui.status);
+		heading.appendChild(sub);
 		ui.close = el("button", "rdw-close", { type: "button", "aria-label": T.close, title: T.close }, "×");
 		header.appendChild(heading);
 		header.appendChild(ui.close);
@@ -338,9 +322,7 @@
 	function addMessage(who, text, ts) {
 		var n = el("div", "rdw-msg rdw-msg--" + who, null, text);
 		var t = Number(ts);
-		if (t) {
-			n.setAttribute("title", new Date(t < 1e12 ? t * 1000 : t).toLocaleString(config.locale));
-		}
+		if (t) n.setAttribute("title", new Date(t < 1e12 ? t * 1000 : t).toLocaleString(config.locale));
 		ui.log.appendChild(n);
 		scrollDown();
 		return n;
@@ -356,9 +338,7 @@
 		removeButtons(); /* only the latest offer can be answered */
 		var group = el("div", "rdw-quick", { role: "group" });
 		buttons.forEach(function (b) {
-			if (!b || !b.id) {
-				return;
-			}
+			if (!b || !b.id) return;
 			var btn = el("button", null, { type: "button" }, b.title || b.id);
 			btn.addEventListener("click", function () {
 				sendMessage({ type: "button", button: String(b.id) }, b.title || b.id);
@@ -380,9 +360,7 @@
 	function showTyping(on) {
 		clearTimeout(typingTimer);
 		ui.typing.hidden = !on;
-		if (on) {
-			typingTimer = setTimeout(function () { showTyping(false); }, TYPING_SHOW_MS);
-		}
+		if (on) typingTimer = setTimeout(function () { showTyping(false); }, TYPING_SHOW_MS);
 	}
 
 	/* ------------------------------------------------------------ the connection */
@@ -397,9 +375,7 @@
 	var seenReplies = {};     /* server reply ids shown (a push can come twice) */
 
 	function connect() {
-		if (ws || retryTimer) {
-			return;
-		}
+		if (ws || retryTimer) return;
 		setStatus(everConnected ? T.reconnecting : T.connecting);
 		try {
 			ws = new WebSocket(config.url, PROTOCOL);
@@ -412,9 +388,7 @@
 		sock.onopen = function () {
 			var hello = { type: "hello", locale: config.locale };
 			var token = loadToken();
-			if (token) {
-				hello.session = token;
-			}
+			if (token) hello.session = token;
 			sock.send(JSON.stringify(hello));
 		};
 		sock.onmessage = function (ev) {
@@ -424,14 +398,10 @@
 			} catch (e) {
 				return;
 			}
-			if (sock === ws && f && typeof f === "object") {
-				onFrame(f);
-			}
+			if (sock === ws && f && typeof f === "object") onFrame(f);
 		};
 		sock.onclose = function () {
-			if (sock !== ws) {
-				return;
-			}
+			if (sock !== ws) return;
 			ws = null;
 			ready = false;
 			showTyping(false);
@@ -442,9 +412,7 @@
 
 	/* Exponential backoff with jitter, capped; a welcome resets it. */
 	function scheduleReconnect() {
-		if (retryTimer) {
-			return;
-		}
+		if (retryTimer) return;
 		setStatus(T.reconnecting);
 		var delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * Math.pow(2, attempt));
 		attempt++;
@@ -483,19 +451,13 @@
 			break;
 		case "reply":
 			if (f.id) {
-				if (seenReplies[f.id]) {
-					break;
-				}
+				if (seenReplies[f.id]) break;
 				seenReplies[f.id] = true;
 			}
 			showTyping(false);
 			addMessage("agent", String(f.text || ""), Date.now());
-			if (Array.isArray(f.buttons) && f.buttons.length) {
-				addButtons(f.buttons);
-			}
-			if (!isOpen) {
-				setUnread(unread + 1);
-			}
+			if (Array.isArray(f.buttons) && f.buttons.length) addButtons(f.buttons);
+			if (!isOpen) setUnread(unread + 1);
 			break;
 		case "error":
 			onError(f);
@@ -508,9 +470,7 @@
 		everConnected = true;
 		attempt = 0;
 		setStatus("");
-		if (f.session) {
-			saveToken(String(f.session));
-		}
+		if (f.session) saveToken(String(f.session));
 		/* The history is the truth: render it, then what we still owe. */
 		while (ui.log.firstChild) {
 			ui.log.removeChild(ui.log.firstChild);
@@ -583,15 +543,11 @@
 		build();
 		window.addEventListener("online", reconnectNow);
 		document.addEventListener("visibilitychange", function () {
-			if (!document.hidden) {
-				reconnectNow();
-			}
+			if (!document.hidden) reconnectNow();
 		});
 		/* A returning customer reconnects at once (history, unread replies);
 		 * a new visitor opens no socket until they open the chat. */
-		if (loadToken()) {
-			connect();
-		}
+		if (loadToken()) connect();
 	}
 
 	if (document.body) {
