@@ -34,6 +34,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 MAIN_OBJ := $(BUILD)/obj/gateway/main.o
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+EVAL_BIN := $(BUILD)/eval
 
 # Debian packages: build, run and test. `make deps` installs only what is missing.
 DEB_PKGS := gcc make pkg-config libwebsockets-dev libcurl4-openssl-dev libhiredis-dev \
@@ -41,8 +42,8 @@ DEB_PKGS := gcc make pkg-config libwebsockets-dev libcurl4-openssl-dev libhiredi
             libcmocka-dev python3 python3-pytest python3-redis python3-requests curl \
             libpq-dev postgresql python3-websockets
 
-.PHONY: all deps run test unit integration clean install
-all: $(BUILD)/redress
+.PHONY: all deps run test unit integration clean install eval
+all: $(BUILD)/redress $(EVAL_BIN)
 
 $(BUILD)/redress: $(MAIN_OBJ) $(BUILD)/libredress.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(DEPLIBS)
@@ -74,7 +75,19 @@ run: deps all
 
 unit: $(UNIT_BIN)
 
+# The understanding corpus (tests/eval): writes tests/eval/RESULTS.md, fails
+# below its floor. EVAL_ARGS=--set-floor records a new floor; --errors tune
+# lists what the built-in layer gets wrong on the tuning split.
+$(EVAL_BIN): tests/eval/eval.c $(BUILD)/libredress.a
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libredress.a $(DEPLIBS) -lm $(LDFLAGS)
+
+eval: $(EVAL_BIN)
+	$(EVAL_BIN) --dir tests/eval $(EVAL_ARGS)
+
+# The understanding corpus first (it fails below its floor), then the suites,
+# whose summary is the last line: N passed, N failed.
 test: deps all unit
+	@$(EVAL_BIN) --dir tests/eval --no-llm --no-write
 	@REDRESS_BIN=$(abspath $(BUILD)/redress) $(PYTHON) tests/run.py $(UNIT_BIN)
 
 clean:
@@ -85,4 +98,4 @@ install: $(BUILD)/redress
 	install -m 0755 $(BUILD)/redress $(DESTDIR)$(PREFIX)/bin/redress
 	cp -r templates demo config.ini $(DESTDIR)$(PREFIX)/share/redress/
 
--include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(EVAL_BIN).d

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "agent/audit.h"
+#include "agent/llm.h"
 #include "agent/review.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -272,9 +273,16 @@ static json_t *order_ref(const struct order *o)
 			 o->currency, "rail", o->payment.rail, "provider", o->payment.provider);
 }
 
-/* Verify the order against the customer, decide, and answer. */
-static enum rd_err verify_and_decide(struct tctx *c)
+/* The reviewer's next action: ours, with the model's summary when it gave one. */
+static const char *suggest(const struct llm_turn *lt, const char *action, char *buf, size_t n)
 {
+	return llm_suggestion(action, lt->summary, lt->next_action, buf, n);
+}
+
+/* Verify the order against the customer, decide, and answer. */
+static enum rd_err verify_and_decide(struct tctx *c, const struct llm_turn *lt)
+{
+	char sug[768];
 	struct agent *a = c->a;
 	struct dialog *d = &c->d;
 	struct order o;
@@ -297,7 +305,8 @@ static enum rd_err verify_and_decide(struct tctx *c)
 		d->order_id[0] = d->email[0] = '\0';
 		if (d->attempts >= a->cfg.max_verify_attempts)
 			return escalate(c, "verification_failed", NULL, 0, NULL,
-					"Verify the customer's identity and order number.", TPL_escalated);
+					suggest(lt, "Verify the customer's identity and order number.",
+						sug, sizeof sug), TPL_escalated);
 		d->state = DS_AWAIT_ORDER;
 		return say(c, TPL_not_found, NULL);
 	}
@@ -339,7 +348,8 @@ static enum rd_err verify_and_decide(struct tctx *c)
 		for (size_t i = 0; f && i < RD_ARRAY_LEN(next); i++)
 			if (next[i].id == f->id)
 				action = next[i].action;
-		err = escalate(c, "policy", &o, res.amount, pj, action, TPL_escalated);
+		err = escalate(c, "policy", &o, res.amount, pj, suggest(lt, action, sug, sizeof sug),
+			       TPL_escalated);
 		free(pj);
 		return err;
 	}
@@ -357,7 +367,7 @@ static enum rd_err verify_and_decide(struct tctx *c)
 }
 
 /* Collect what the customer told us, then ask for what is missing. */
-static enum rd_err refund_flow(struct tctx *c)
+static enum rd_err refund_flow(struct tctx *c, const struct llm_turn *lt)
 {
 	struct dialog *d = &c->d;
 	const struct understanding *u = &c->u;
@@ -388,7 +398,7 @@ static enum rd_err refund_flow(struct tctx *c)
 		d->state = DS_AWAIT_EMAIL;
 		return say(c, TPL_ask_email, "order", d->order_id, NULL);
 	}
-	return verify_and_decide(c);
+	return verify_and_decide(c, lt);
 }
 
 /* "Where is my refund?": from our record — status, amount, rail and the
@@ -443,8 +453,9 @@ static enum rd_err injection_answer(struct tctx *c)
 	return say(c, TPL_injection, NULL);
 }
 
-static enum rd_err dispatch(struct tctx *c)
+static enum rd_err dispatch(struct tctx *c, const struct llm_turn *lt)
 {
+	char sug[768];
 	struct dialog *d = &c->d;
 	const struct understanding *u = &c->u;
 
@@ -456,7 +467,8 @@ static enum rd_err dispatch(struct tctx *c)
 		if (d->state == DS_ESCALATED)
 			return say(c, TPL_already_escalated, "ticket", d->ticket, NULL);
 		return escalate(c, "customer_request", NULL, 0, NULL,
-				"The customer asked for a person.", TPL_human_handoff);
+				suggest(lt, "The customer asked for a person.", sug, sizeof sug),
+				TPL_human_handoff);
 	}
 	if (u->intent == INTENT_STATUS)
 		return status_answer(c);
@@ -470,7 +482,7 @@ static enum rd_err dispatch(struct tctx *c)
 			return say(c, TPL_declined, NULL);
 		}
 		if (u->order_id[0] && strcmp(u->order_id, d->order_id) != 0)
-			return refund_flow(c); /* a new request in the middle */
+			return refund_flow(c, lt); /* a new request in the middle */
 		char amt[64];
 		return say_confirm(c, TPL_confirm_again, "amount",
 				   fmt_money(c, d->offer_amount, d->offer_cur, amt, sizeof amt), "order",
@@ -483,7 +495,7 @@ static enum rd_err dispatch(struct tctx *c)
 	}
 	int collecting = d->state == DS_AWAIT_ORDER || d->state == DS_AWAIT_EMAIL;
 	if (u->intent == INTENT_REFUND || u->order_id[0] || (collecting && u->email[0]))
-		return refund_flow(c);
+		return refund_flow(c, lt);
 	switch (u->intent) {
 	case INTENT_GREETING:
 		return say(c, TPL_greeting, NULL);
@@ -502,6 +514,7 @@ static enum rd_err dispatch(struct tctx *c)
 enum rd_err agent_handle(struct agent *a, redisContext *rc, const struct message *in, struct turn *t)
 {
 	struct tctx c = { .a = a, .rc = rc, .in = in, .t = t, .now = now_ms() / 1000 };
+	struct llm_turn lt = { 0 };
 	memset(t, 0, sizeof *t);
 	model_strlcpy(t->out.channel, in->channel, sizeof t->out.channel);
 	model_strlcpy(t->out.channel_user_id, in->channel_user_id, sizeof t->out.channel_user_id);
@@ -528,6 +541,8 @@ enum rd_err agent_handle(struct agent *a, redisContext *rc, const struct message
 								     : INTENT_OTHER;
 	} else if (in->text) {
 		nlu_understand(in->text, &c.u);
+		if ((err = llm_turn_understand(&c, &lt))) /* a no-op without [llm] */
+			goto out;
 	}
 	c.locale = pick_locale(&c);
 	model_strlcpy(c.d.locale, c.locale, sizeof c.d.locale);
@@ -535,10 +550,12 @@ enum rd_err agent_handle(struct agent *a, redisContext *rc, const struct message
 	LOG_D("agent", "understood", "conversation=%s intent=%s lang=%s state=%s",
 	      in->conversation_id, intent_name(c.u.intent), c.u.lang, dstate_name(c.d.state));
 
-	if ((err = dispatch(&c)))
+	if ((err = dispatch(&c, &lt)))
 		goto out;
 	if (t->out.n_replies == 0)
 		err = say(&c, TPL_fallback, NULL);
+	if (!err)
+		err = llm_turn_phrase(&c, &lt);
 	for (int i = 0; !err && i < t->out.n_replies; i++)
 		err = audit_step(&c, "reply", json_pack("{s:s, s:s}", "template", t->out.replies[i].name,
 						       "locale", c.locale), NULL);

@@ -23,6 +23,8 @@
 #include "agent/templates.h"
 #include "common/model.h"
 
+struct llm;
+
 struct agent_config {
 	const struct policy_config *policy;   /* borrowed */
 	const struct mandate_config *mandate; /* borrowed */
@@ -37,6 +39,8 @@ struct agent_config {
 	const char *public_url;               /* base of links sent to customers */
 	const char *link_secret;              /* signs credit-note links */
 	int link_ttl_days;
+	struct llm *llm;                      /* borrowed; NULL: built-in understanding only
+	                                         (agent/llm.h: data, never a decision) */
 };
 
 struct agent;

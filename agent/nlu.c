@@ -215,18 +215,23 @@ static const char lang_en[] =
 	"my|the|i|is|it|to|and|order|refund|want|please|hi|hello|hey|thanks|thank|you|yes|where|"
 	"didnt|dont|arrived|broken|wrong|received|back|with|this|that|have|has|not|never|can|get|"
 	"need|help|what|your|money|item|did|was|for|of|human|good|morning|on|will|ill|im|be|are|if|"
-	"just|still|yet|about|from|at|but|they|we|got|there|would|should|could|when|how|why|its|me";
+	"just|still|yet|about|from|at|but|they|we|got|there|would|should|could|when|how|why|its|yep|"
+	"yeah|sure|go|ahead|fine|thats|confirm|cancel|hiya|thx|cheers|mate|representative|pls|plz|guys";
 static const char lang_pt[] =
 	"meu|minha|meus|minhas|nao|quero|obrigado|obrigada|voce|vc|chegou|dinheiro|um|do|da|com|eu|"
 	"sim|oi|ola|bom|boa|estorno|devolucao|ainda|recebi|quebrado|quebrada|veio|errado|cade|pra|"
 	"ja|tem|isso|pode|preciso|atendente|valeu|produto|mais|seu|sua|falar|foi|tudo|uma|mas|"
-	"quando|vou|estou|agora|sem|muito|ate|ta|obg|esse|essa|fazer|tenho|queria";
+	"quando|vou|estou|agora|sem|muito|ate|ta|obg|esse|essa|fazer|tenho|queria|pfv|arrependi|deixa|"
+	"nem|nops|uhum|ss|brigadao|voces|entregam|aceitam|comprei|ontem|atendimento|faltou|mandaram";
 static const char lang_es[] =
 	"mi|mis|quiero|gracias|llego|dinero|usted|devolucion|hola|el|la|los|las|un|una|con|"
 	"necesito|ayuda|buenos|buenas|roto|equivocado|recibi|todavia|ya|reembolsar|orden|tengo|es|"
 	"del|lo|hablar|persona|dale|donde|cuando|muchas|pero|producto|su|tu|voy|estoy|ahora|sin|"
-	"muy|hasta|mucho|hay|puedo|puede|le|este|esto|quisiera|llegado";
-static const char lang_pt_es[] = "pedido|reembolso|esta|que|de|para|por|favor|nunca|porque|como";
+	"muy|hasta|mucho|hay|puedo|puede|le|este|esto|quisiera|llegado|al|ahorita|nel|ninguna|manera|asi|"
+	"dejalo|holaa|hacen|envios|tienen|tienda|fisica|sip|va|hazlo|mejor|adelante|perfecto|bien|porfa|"
+	"compre|llega|talla|pieza";
+static const char lang_pt_es[] = "pedido|reembolso|esta|que|de|para|por|favor|nunca|porque|como|"
+	"cancela|cancelar|devolver|claro|pedi|humano|falta|confirmo";
 
 /* "en", "pt" or "es" by the highest score; "" with no clue or a tie. */
 static void detect_lang(struct doc *d)
@@ -272,16 +277,19 @@ static const char *const human_pats[] = {
 	"real|live|actual ..1 person|human|agent|people|someone",
 	"want|need|get|give ..3 human|person|agent|representative|operator",
 	"human ..1 please|agent|being|support",
-	"operator|operador|atendente|atendentes|asesor",
+	"operator|operador|atendente|atendentes|asesor|representative|representante|representantes",
+	"nao|no|dont|not ..1 quero|quiero|want ..2 robo|robot|bot|maquina|machine",
+	"atencion|servicio|atendimento al|ao cliente|clientes",
+	"ayuda|ajuda|help de|da|from|of ..1 persona|pessoa|humano|human|person|alguien|alguem|agente",
+	"someone|somebody|anyone|alguien|alguem ..3 call|phone|talk|speak|llamar|ligar|hablar|falar",
 	"falar|conversar|fale|chamar|chama|falo|passa|passe|transferir|transfere ..1 com|para|pra|pro|"
 	"um|uma|o|a ..2 atendente|humano|humana|pessoa|gerente|supervisor|operador|alguem|"
 	"responsavel|funcionario|atendimento",
-	"atendimento humano",
-	"pessoa|persona real|humana",
-	"pessoa|persona de verdade|verdad",
-	"um|uma|algum|alguma|un|una humano|humana",
+	"atendimento humano", "pessoa|persona real|humana",
+	"pessoa|persona de verdade|verdad", "a|an|um|uma|algum|alguma|un|una human|humano|humana",
 	"quero|preciso|quiero|necesito ..2 humano|atendente|agente|asesor|operador|humana",
-	"hablar|habla|hablo|comunicarme|conversar|platicar|pasame|pasarme|comunicar ..1 con|a ..2 "
+	"hablar|habla|hablo|comunicarme|comunicame|conectame|conversar|platicar|pasame|pasarme|"
+	"comunicar|transfiereme ..1 con|a ..2 "
 	"persona|agente|humano|asesor|operador|representante|alguien|supervisor|encargado|ejecutivo",
 	NULL
 };
@@ -293,19 +301,17 @@ static const char *const status_pats[] = {
 	"refund|reimbursement status|state|update|progress",
 	"status|update|updates|news|progress ..3 refund|reimbursement",
 	"did|have|has|didnt|havent you|u|they ..1 refund|refunded|reimburse|reimbursed",
-	"did|have|has|didnt you|u|they send|sent|process|processed|issue|issued|approve|approved ..2 "
-	"refund|money",
+	"did|have|has|didnt you|u|they guys|all? send|sent|process|processed|issue|issued|approve|"
+	"approved ..2 refund|money",
 	"when ..1 will|do|does|can|should|is ..3 refund|money|reimbursement",
 	"has|did|is|was my|the refund ..2 gone|go|been|processed|sent|approved|through|done|issued|"
 	"completed",
-	"refund|money ..2 yet",
-	"still ..3 waiting|no ..3 refund|money",
+	"refund|money ..2 yet", "still ..3 waiting|no ..3 refund|money",
 	"havent|didnt|hasnt|never|not received|receive|get|got|gotten|seen|see my|the|any|a? "
 	"refund|money|reimbursement",
 	"refund|reimbursement|money ..2 not|hasnt|havent|didnt|isnt|never ..1 arrived|arrive|come|"
 	"came|showed|show|received|appeared|landed|here|hit|posted|shown",
-	"no refund|reimbursement ..3 yet|arrived|received|so",
-	"track|tracking ..2 refund",
+	"no refund|reimbursement ..3 yet|arrived|received|so", "track|tracking ..2 refund",
 	"cade ..2 reembolso|estorno|dinheiro|devolucao|grana",
 	"onde ..1 esta|ta|anda ..2 reembolso|estorno|dinheiro|devolucao",
 	"status|situacao|andamento ..3 reembolso|estorno|devolucao",
@@ -314,18 +320,34 @@ static const char *const status_pats[] = {
 	"fizeram|fez|fazem ..2 estorno|reembolso",
 	"quando ..3 reembolso|estorno|dinheiro|devolucao",
 	"nao recebi|recebeu|caiu|chegou|entrou o|a|meu|minha? reembolso|estorno|dinheiro|devolucao",
-	"reembolso|estorno|dinheiro|devolucao ..2 nao ..1 chegou|caiu|entrou|recebi|apareceu",
+	"reembolso|estorno|dinheiro|devolucao ..4 nao ..1 chegou|caiu|entrou|recebi|apareceu",
 	"foi|foram|ja estornado|reembolsado|estornada|reembolsada|estornou|reembolsou",
-	"voces|vcs ..2 estornaram|reembolsaram|devolveram",
-	"donde ..2 reembolso|dinero|devolucion",
-	"estado ..3 reembolso|devolucion",
-	"cuando ..3 reembolso|dinero|devolucion",
-	"no ..1 recibido|recibi|llegado|llego mi|el|la? reembolso|dinero|devolucion",
-	"reembolso|dinero|devolucion ..2 no ..2 llegado|llego|llega|recibido|recibi|aparece|cae|cayo|"
+	"voces|vcs ..2 estornaram|reembolsaram|devolveram", "donde ..2 reembolso|dinero|devolucion",
+	"estado ..3 reembolso|devolucion", "cuando ..3 reembolso|dinero|devolucion",
+	"no ..1 recibido|recibi|llegado|llego|llega|cae|cayo mi|el|la? reembolso|dinero|devolucion|plata",
+	"reembolso|dinero|devolucion ..4 no ..2 llegado|llego|llega|recibido|recibi|aparece|cae|cayo|"
 	"entrado|entro|aparecido",
 	"ya ..2 reembolsaron|reembolsado|devolvieron|procesaron",
-	"todavia|aun ..3 reembolso|devolucion",
-	"seguimiento ..2 reembolso|devolucion",
+	"todavia|aun ..3 reembolso|devolucion", "seguimiento ..2 reembolso|devolucion",
+	"refund|refunded|money ..4 ago",
+	"quanto|cuanto|how tempo|tarda|tardan|demora|demoram|long|tiempo ..3 reembolso|estorno|devolucao|"
+	"devolucion|dinheiro|dinero|refund|money|reimbursement|plata|grana",
+	"email|mail|message|notification ..2 saying|says|said|dizendo|diciendo ..1 refunded|reembolsado",
+	"dont|cant|didnt|not|nao|no see|seeing|vejo|veo ..4 bank|statement|fatura|extrato|plata|dinero|"
+	"dinheiro|reembolso|estorno|refund|money|grana",
+	"novidade|novidades|noticias|novedades|news|update|updates ..3 reembolso|estorno|devolucao|"
+	"devolucion|refund|dinheiro|dinero|plata",
+	"nada do|da|de|del reembolso|estorno|dinheiro|devolucao|dinero|devolucion|plata|grana",
+	"esperando|aguardando|waiting ..3 refund|reembolso|estorno|dinheiro|devolucao|devolucion|dinero|"
+	"plata|money|grana",
+	"aprobaron|aprovaram|aprobado|aprovado|approved ..3 reembolso|estorno|devolucao|devolucion|refund",
+	NULL
+};
+
+/* Status questions that are only one when they are the whole (short) message. */
+static const char *const short_status_pats[] = {
+	"e|y|and|what o|el|a|la|about? meu|mi|minha|my reembolso|estorno|devolucao|devolucion|"
+	"dinheiro|dinero|plata|grana|refund|money $",
 	NULL
 };
 
@@ -338,6 +360,7 @@ static const char *const refund_no_pats[] = {
 	"dinero|devolver",
 	"cancel*|cancela ..2 refund|reembolso|estorno|devolucion|devolucao|return",
 	"sem|sin reembolso|estorno|devolucao|devolucion",
+	"no|nope|nah|nao wrong|other|outro|otro order|pedido|orden|number|numero|one $",
 	NULL
 };
 
@@ -351,15 +374,15 @@ static const char *const refund_not_pats[] = {
 
 static const char *const refund_pats[] = {
 	"refund*|refnud|refun|refnd|refudn|reufnd|rfund|refound|refunf|rufund|reimburs*",
-	"money|cash back",
-	"my money",
-	"return ..2 it|this|item|order|product|them|package|purchase",
-	"want|like|need ..2 return",
+	"money|cash back", "my money",
+	"return ..2 it|this|item|order|product|them|package|purchase", "want|like|need ..2 return",
 	"send|give|pay ..2 back",
 	"reembols*|rembols*|reenbols*|reembolco|estorn*|ressarc*|devolucao|devolucoes|devolucion*|"
 	"reintegr*",
-	"devolver|devolve|devolva|devolvam|devolverme|devuelvan|devuelveme|devuelvame ..3 dinheiro|"
-	"valor|grana|dinero|plata|produto|producto|pedido|compra|item|articulo",
+	"devolv*|devuelv* ..3 dinheiro|valor|grana|dinero|plata|produto|producto|pedido|compra|item|"
+	"articulo",
+	"quiero|quero|queria|quisiera|want|need ..3 de? volta|vuelta|back",
+	"cobraron|cobraram|cobrou|cobro|charged|billed|overcharged ..4 mas|mais|extra|much|more",
 	"dinheiro|dinero|grana|plata ..1 de volta|vuelta",
 	"devolverlo|devolverla|devolverlos|devolvelo|devolvela|devolver",
 	"quero|queria|quiero|quisiera ..2 dinheiro|grana|dinero|plata|devolver",
@@ -375,8 +398,16 @@ static const char *const yes_pats[] = {
 	"please do", "go ahead", "do it", "sounds good", "of course",
 	"sim|simm|claro|pode|isso|confirmo|confirmado|confirma|bora|positivo|exato|correto|combinado",
 	"com certeza", "pode ser", "manda ver", "isso mesmo",
-	"si|dale|vale|perfecto|correcto|exacto|adelante|hazlo|listo|sale",
+	"si|dale|vale|perfecto|correcto|exacto|adelante|hazlo|listo|sale|uhum|aham|ahan|ss|sss|sip|va",
 	"de acuerdo", "por supuesto",
+	NULL
+};
+
+/* A yes that names what to do: "yes, refund it", "pode fazer o reembolso". */
+static const char *const confirm_pats[] = {
+	"yes|yeah|yep|sure|ok|okay|please ..1 refund|process|do ..1 it|that|$",
+	"sim|pode|ok|claro ..1 fazer|faz|pode ..1 o|a? reembolso|estorno|devolucao|reembolsar|estornar",
+	"si|dale|ok|claro ..1 reembolsalo|reembolsala|reembolsa|hazlo",
 	NULL
 };
 
@@ -402,7 +433,8 @@ static const char *const abbrev_pats[] = {
 
 static const char *const no_pats[] = {
 	"no|nope|nah|nao|nop|naum|not|dont|cancel|cancela|cancele|cancelar|cancelalo|negative|"
-	"nevermind|thumbsdown|jamais|jamas|nunca",
+	"nevermind|thumbsdown|jamais|jamas|nunca|nops|nel",
+	"deixa pra|para la|isso", "asi ..1 dejalo|dejala", "forget it|about", "esquece|esqueca",
 	"never mind", "mejor no", "de jeito nenhum", "nem pensar", "de ninguna manera", "claro que no",
 	NULL
 };
@@ -418,12 +450,13 @@ static const char filler_words[] =
 
 static const char *const thanks_pats[] = {
 	"thanks|thank|thx|thks|tks|tnx|ty|thankyou|cheers|obrigado|obrigada|obrigadao|obg|brigado|"
-	"brigada|valeu|vlw|agradeco|gracias|grax|agradezco|agradecido|agradecida|grato|grata",
+	"brigada|brigadao|valeu|vlw|agradeco|gracias|grax|agradezco|agradecido|agradecida|grato|grata",
 	NULL
 };
 
 static const char *const greeting_pats[] = {
-	"hi|hello|hey|hiya|howdy|hallo|helo|oi|oie|ola|hola|buenas|saludos|eai|opa|alo",
+	"hi|hello|hey|hiya|howdy|hallo|helo|oi|oie|ola|hola|buenas|saludos|eai|opa|alo|holaa|holaaa|"
+	"holi|holis|oii|oiii|oiee|hii|hiii|heyy|heyyy|helloo|olaa",
 	"good morning|afternoon|evening|day", "bom dia", "boa tarde|noite", "buenos dias",
 	"buen dia", "e ai",
 	NULL
@@ -435,23 +468,26 @@ static const char *const damaged_pats[] = {
 	"quebrado|quebrada|quebrados|quebradas|quebrou|danificado|danificada|danificados|"
 	"danificadas|amassado|amassada|rachado|rachada|rasgado|rasgada|defeito|defeituoso|"
 	"defeituosa|estragado|estragada|estragou",
-	"nao funciona|liga",
+	"nao funciona|liga", "trincado|trincada|trincou",
+	"parou|dejo|stopped ..1 de? funcionar|ligar|servir|andar",
 	"roto|rotos|danado|danada|danados|danadas|estropeado|estropeada|defectuoso|defectuosa|"
 	"averiado|averiada|rajado|rajada",
-	"@es rota|rotas",
-	"no funciona|sirve|enciende",
+	"@es rota|rotas", "no funciona|sirve|enciende",
 	NULL
 };
 
 static const char *const wrong_item_pats[] = {
 	"wrong item|items|size|color|colour|product|one|thing|model|order|package|article|version",
-	"sent|send|shipped|received|got|delivered ..2 wrong",
-	"not what i ordered|bought|purchased",
+	"sent|send|shipped|received|got|delivered ..2 wrong", "not what i ordered|bought|purchased",
 	"veio|vieram|chegou|mandaram|enviaram|recebi ..2 errado|errada|errados|erradas|trocado|trocada",
 	"produto|item|tamanho|cor|modelo|pedido|numero|numeracao errado|errada|trocado|trocada",
 	"nao e o|oque ..1 eu? pedi|comprei",
 	"equivocado|equivocada|equivocados|equivocadas|incorrecto|incorrecta|incorrectos",
 	"no es lo ..1 que ..1 pedi|compre|ordene",
+	"pedi|encomendei|ordered|asked ..4 e|y|and|but|mas|pero me? mandaram|enviaram|vieram|veio|"
+	"chegou|llego|mandaron|enviaron|got|received|sent|came",
+	"sent|received|got|came|delivered|size|color|colour|tamanho|talla|cor ..4 instead",
+	"sent|shipped|delivered ..4 i ordered|wanted|asked|bought|chose",
 	NULL
 };
 
@@ -464,38 +500,43 @@ static const char *const not_described_pats[] = {
 	"nao e|esta|era|veio ..1 como ..1 descrito|descrita|anunciado|anunciada|mostrado",
 	"nao corresponde",
 	"no es|esta|era|vino ..1 como ..2 describe|describia|describio|anunciaba|anunciado|descrito",
-	"diferente a|de|del ..2 foto|fotos|descripcion|anuncio|imagen|imagenes|publicacion",
+	"diferente a|de|del|al ..2 foto|fotos|descripcion|anuncio|imagen|imagenes|publicacion",
+	"nothing|not|doesnt|dont like ..2 photo|photos|picture|pictures|description|ad|listing|image|"
+	"images|website|site",
 	"no corresponde",
 	NULL
 };
 
 static const char *const late_pats[] = {
-	"late|delayed|delay|delays",
-	"took|taking|takes ..2 long|forever",
+	"late|delayed|delay|delays", "took|taking|takes ..2 long|forever",
 	"atrasado|atrasada|atrasou|atraso|atrasados|demorou|demorando",
 	"chegou|veio|entregue|entregaram|llego|vino|entregaron|entregado ..1 tarde",
 	"muito|muy|demasiado|bem ..1 tarde",
-	"retrasado|retrasada|retraso|retrasados|demoro|tardo|tardaron",
+	"retrasado|retrasada|retraso|retrasados|demoro|tardo|tardaron|demorado|demorada|tardando",
+	"passou|passo|paso|past|passed|missed ..2 prazo|plazo|deadline|fecha",
+	"cade|donde|wheres|where ..2 pedido|order|encomenda|paquete|package|orden|pacote|parcel",
 	NULL
 };
 
 /* Checked against the words before them (see match_clear_of). */
 static const char *const missing_pats[] = {
-	"never|not|didnt|hasnt|havent|wasnt arrived|arrive|came|come|delivered|shipped|showed|here",
+	"never|not|didnt|hasnt|havent|wasnt got|been|get? arrived|arrive|came|come|delivered|shipped|"
+	"showed|here",
 	"never|not|didnt|havent|hasnt received|receive|get|got|gotten it|anything|them|$",
 	"never|not|didnt|havent|hasnt received|receive|get|got|gotten my|the|an|any|a? order|package|"
 	"parcel|item|product|delivery|shipment|purchase|stuff",
-	"lost|missing",
-	"nao|nunca ..1 chegou|chegaram|veio|entregue|entregaram|entregou",
+	"lost|missing", "nao|nunca ..1 chegou|chegaram|veio|entregue|entregaram|entregou",
 	"nao|nunca ..1 recebi|recebemos|recebido $",
 	"nao|nunca ..1 recebi|recebemos|recebido o|a|meu|minha|os|as|meus|minhas? produto|pedido|"
 	"encomenda|pacote|item|compra|nada|mercadoria|produtos|itens|entrega",
 	"extraviado|extraviada|extraviou|sumiu|perdido|perdida|perderam|extravio|perdio|perdieron",
-	"no|nunca ..1 llego|llegaron|llegado|entregaron|entregado|vino",
+	"no|nunca ..1 llego|llegaron|llegado|entregaron|entregado|vino", "no|nunca llega|llegan",
 	"no|nunca ..2 recibi|recibido $",
 	"no|nunca ..2 recibi|recibido el|la|mi|los|las|mis? pedido|paquete|producto|compra|articulo|"
 	"nada|envio|orden",
 	"no lo|la|los|las recibi|recibo|he",
+	"faltou|faltaram|faltando|faltam|falto|faltaba|faltan|faltante|faltantes|incompleto|incompleta",
+	"falta um|uma|una|un|o|a|el|la|algo", "only|just got|received|came ..1 1|one|half|part|some",
 	NULL
 };
 
@@ -505,16 +546,12 @@ static const char *const tarde_pats[] = { "tarde", NULL };
 		       "otra|outra"
 
 static const char *const changed_mind_pats[] = {
-	"changed|change my|of ..1 mind",
-	"dont|not ..1 want|need ..2 anymore|more",
-	"no longer want|need",
-	"nao quero|preciso ..1 mais $",
+	"changed|change my|of ..1 mind", "dont|not ..1 want|need ..2 anymore|more",
+	"no longer want|need", "nao quero|preciso ..1 mais $",
 	"nao quero|preciso ..1 mais o|a|os|as|isso|esse|essa|ele|ela|produto|item|pedido",
 	"desisti|desistir|desisto|arrependi|arrependido|arrependida|arrepenti|arrepentido|arrepentida",
-	"mudei de ideia|opiniao",
-	"ya no ..1 lo|la|los|las? quiero|necesito",
-	"cambie de opinion|idea",
-	"ja nao quero|preciso",
+	"mudei de ideia|opiniao", "ya no ..1 lo|la|los|las? quiero|necesito",
+	"cambie de opinion|idea", "ja nao quero|preciso",
 	NULL
 };
 
@@ -551,8 +588,7 @@ static const char transfer_pat[] =
 	"deposit* ..4 to|into|para|pra|al";
 
 static const char *const chargeback_pats[] = {
-	"chargeback*|contracargo*",
-	"charge ..1 back",
+	"chargeback*|contracargo*", "charge ..1 back",
 	"dispute ..3 bank|card|credit|charge|paypal|visa|mastercard|amex|issuer|transaction|payment",
 	"open|file|opening|filing|raise|start|initiate|submit ..2 dispute|disputes",
 	"call|contact|calling|report ..3 bank",
@@ -612,9 +648,11 @@ static enum reason find_reason(const struct doc *d)
 		return REASON_WRONG_ITEM;
 	if (any_phrase(d, not_described_pats))
 		return REASON_NOT_AS_DESCRIBED;
+	if (any_phrase(d, late_pats))
+		return REASON_LATE;
 	if (match_clear_of(d, missing_pats, MONEY_WORDS, 3))
 		return REASON_MISSING;
-	if (any_phrase(d, late_pats) || match_clear_of(d, tarde_pats, NOT_LATE_TARDE, 1))
+	if (match_clear_of(d, tarde_pats, NOT_LATE_TARDE, 1))
 		return REASON_LATE;
 	if (any_phrase(d, changed_mind_pats))
 		return REASON_CHANGED_MIND;
@@ -693,7 +731,7 @@ static enum intent short_answer(const struct doc *d)
 	if (d->nw == 1 && word_at_is(d, 0, "n"))
 		return INTENT_NO;
 	int over = cover(d, yes_over_no_pats, cov, COV_OVER, 0);
-	int yes = cover(d, yes_pats, cov, COV_YES, 0);
+	int yes = cover(d, yes_pats, cov, COV_YES, 0) | cover(d, confirm_pats, cov, COV_YES, 0);
 	int ack = cover(d, ack_pats, cov, COV_ACK, 0);
 	cover(d, abbrev_pats, cov, COV_ABBR, 0);
 	int no = cover(d, no_pats, cov, COV_NO, COV_OVER | COV_ABBR);
@@ -715,13 +753,16 @@ static enum intent classify(const struct doc *d, enum reason r)
 {
 	if (any_phrase(d, human_pats))
 		return INTENT_HUMAN;
-	if (any_phrase(d, status_pats))
+	if (any_phrase(d, status_pats) || (d->nw <= NLU_SHORT && any_phrase(d, short_status_pats)))
 		return INTENT_STATUS;
 	if (any_phrase(d, refund_no_pats))
 		return INTENT_NO;
+	if (any_phrase(d, confirm_pats) && short_answer(d) == INTENT_YES)
+		return INTENT_YES;
 	if (!any_phrase(d, refund_not_pats) &&
 	    (any_phrase(d, refund_pats) || r == REASON_DAMAGED || r == REASON_WRONG_ITEM ||
-	     r == REASON_NOT_AS_DESCRIBED || r == REASON_MISSING))
+	     r == REASON_NOT_AS_DESCRIBED || r == REASON_MISSING ||
+	     (r == REASON_LATE && match_clear_of(d, missing_pats, MONEY_WORDS, 3))))
 		return INTENT_REFUND;
 	enum intent a = short_answer(d);
 	if (a != INTENT_OTHER)

@@ -30,6 +30,7 @@
 		     "pay|paguei|pague|pago|cost|costs|custou|costo|charged|cobrado|cobraram|"  \
 		     "cobraron"
 #define REFUND_HOP   "me|us|only|just|apenas|somente|solo|back|de|of"
+#define ARTICLES     "the|o|a|el|la|os|as|los|las" /* a hop before a decimal only */
 #define OF_WORDS     "of|de|do|da|del"
 #define OF_OBJECT    "it|that|this|the|my|your|isso|esse|essa|eso|ese|esa|lo|los|las|o|a|os|" \
 		     "as|el|la|total|valor|meu|minha|seu|mi|mis|su"
@@ -510,7 +511,8 @@ static int refund_number(const char *low, size_t len, size_t st, size_t e, int m
 	size_t ws, wl = word_before(low, st, " ", &ws), ns;
 	int hop = 0;
 
-	if (wl && in_list(low + ws, wl, REFUND_HOP)) {
+	if (wl && (in_list(low + ws, wl, REFUND_HOP) ||
+		   (after_refund_word && in_list(low + ws, wl, ARTICLES)))) {
 		wl = word_before(low, ws, " ", &ws);
 		hop = 1;
 	}

@@ -125,6 +125,17 @@ struct config {
 		int ttl_days;                     /* review tickets expire after this (7) */
 		int sweep_interval_s;             /* how often expired tickets are looked for (60) */
 	} review;
+	struct {
+		int enabled;                      /* (false) */
+		char provider[16];                /* openai | anthropic (openai) */
+		char base_url[256];               /* "": the provider's public API */
+		char model[128];                  /* required when enabled */
+		char api_key[512];                /* env REDRESS_LLM_API_KEY */
+		int timeout_ms;                   /* bound of one whole call (3000) */
+		int max_tokens;                   /* (512) */
+		double temperature;               /* (0) */
+		int phrase_replies;               /* let the model phrase replies' free text (false) */
+	} llm;
 };
 
 /* Fill every field with its documented default. */

@@ -153,6 +153,11 @@ static const char *check_wa_templates(const char *v)
 	return NULL;
 }
 
+static const char *check_llm_provider(const char *v)
+{
+	return !strcmp(v, "openai") || !strcmp(v, "anthropic") ? NULL : "expected openai or anthropic";
+}
+
 static const char *check_slack_id(const char *v)
 {
 	for (const char *p = v; *p; p++)
@@ -455,6 +460,21 @@ const struct centry config_entries[] = {
 	INT("review", "sweep_interval_s", review.sweep_interval_s, 1, 86400, "60",
 	    "how often open tickets are checked for expiry, s"),
 
+	BOOL("llm", "enabled", llm.enabled, "false",
+	     "ask an LLM what customers mean (the policy still decides everything)"),
+	STR("llm", "provider", llm.provider, check_llm_provider, "openai",
+	    "openai (Chat Completions: also vLLM, llama.cpp, Ollama) or anthropic (Messages)"),
+	STR("llm", "base_url", llm.base_url, check_http_url_or_empty, "",
+	    "API base URL, no trailing slash; empty: the provider's public API"),
+	STR("llm", "model", llm.model, NULL, "", "model name; required when enabled"),
+	STR("llm", "api_key", llm.api_key, NULL, "",
+	    "API key (give it as REDRESS_LLM_API_KEY); empty for servers that want none"),
+	MS("llm", "timeout_ms", llm.timeout_ms, 100, 120000, "3000",
+	   "longest wait for one answer, connect included, ms; then the built-in understanding"),
+	INT("llm", "max_tokens", llm.max_tokens, 16, 32768, "512", "largest answer, tokens"),
+	RATIO("llm", "temperature", llm.temperature, "0", "sampling temperature, 0..1"),
+	BOOL("llm", "phrase_replies", llm.phrase_replies, "false",
+	     "let the model phrase the free text of replies (slots, amounts and links stay)"),
 };
 
 const size_t config_n_entries = RD_ARRAY_LEN(config_entries);

@@ -13,6 +13,7 @@
 
 #include "agent/agent.h"
 #include "agent/audit.h"
+#include "agent/llm.h"
 #include "agent/orders.h"
 #include "agent/templates.h"
 #include "channels/channel.h"
@@ -26,6 +27,7 @@
 #include "gateway/routes.h"
 #include "gateway/creditnotes.h"
 #include "gateway/webhooks_rails.h"
+#include "gateway/metrics.h"
 #include "gateway/worker.h"
 
 #define MAX_ROUTES 32
@@ -212,6 +214,7 @@ static int cmd_serve(const struct config *cfg)
 	struct templates *tpl = NULL;
 	struct agent *agent = NULL;
 	struct rails *rails = NULL;
+	struct llm *llm = NULL;
 	const struct orders_store_ops *store = NULL;
 	void *store_ctx = NULL;
 	static char link_secret[65];
@@ -268,6 +271,18 @@ static int cmd_serve(const struct config *cfg)
 		.link_secret = cfg->issuer.link_secret[0] ? cfg->issuer.link_secret : link_secret,
 		.link_ttl_days = cfg->issuer.link_ttl_days,
 	};
+	struct llm_config lcfg = {
+		.provider = cfg->llm.provider, .base_url = cfg->llm.base_url, .model = cfg->llm.model,
+		.api_key = cfg->llm.api_key, .timeout_ms = cfg->llm.timeout_ms,
+		.max_tokens = cfg->llm.max_tokens, .temperature = cfg->llm.temperature,
+		.phrase_replies = cfg->llm.phrase_replies, .observe = metrics_llm,
+	};
+	if (cfg->llm.enabled && llm_new(&lcfg, &llm, err, sizeof err)) {
+		fprintf(stderr, "%s: [llm] %s\n", cfg->path, err);
+		rc = 2;
+		goto out;
+	}
+	acfg.llm = llm;
 	if (orders_store_open(cfg, &store, &store_ctx, err, sizeof err) != RD_OK) {
 		fprintf(stderr, "%s\n", err);
 		rc = 2;
@@ -355,6 +370,7 @@ out:
 	agent_free(agent);
 	orders_store_close(store, store_ctx); /* after the workers: nothing reads it now */
 	rails_close(rails);
+	llm_free(llm);
 	templates_free(tpl);
 	return rc;
 }

@@ -31,6 +31,14 @@ static const double bucket_s[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 
 static const int64_t bucket_ms[] = { 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000 };
 static atomic_llong lat_bucket[RD_ARRAY_LEN(bucket_ms)], lat_count, lat_sum_ms;
 
+/* LLM calls: by outcome, latency histogram (seconds), tokens */
+static const char *const llm_outcomes[] = { "ok", "timeout", "rate_limited", "error", "invalid",
+					    "attempt", "rejected" };
+static const double llm_bucket_s[] = { 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30 };
+static const int64_t llm_bucket_ms[] = { 100, 250, 500, 1000, 2000, 3000, 5000, 10000, 30000 };
+static atomic_llong llm_v[RD_ARRAY_LEN(llm_outcomes)], llm_bucket[RD_ARRAY_LEN(llm_bucket_ms)];
+static atomic_llong llm_count, llm_sum_ms, llm_tokens_prompt, llm_tokens_completion;
+
 /* money series keyed by (rail, currency) and (currency) */
 static pthread_mutex_t money_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct { char rail[16], cur[8]; long long refunds, minor; } money[LABELLED_MAX];
@@ -85,6 +93,21 @@ void metrics_reply_latency_ms(int64_t ms)
 			atomic_fetch_add(&lat_bucket[i], 1);
 	atomic_fetch_add(&lat_count, 1);
 	atomic_fetch_add(&lat_sum_ms, ms);
+}
+
+void metrics_llm(const char *outcome, int64_t ms, long prompt_tokens, long completion_tokens)
+{
+	size_t i = slot(llm_outcomes, RD_ARRAY_LEN(llm_outcomes), outcome);
+	atomic_fetch_add(&llm_v[i], 1);
+	if (ms < 0)
+		ms = 0;
+	for (size_t b = 0; b < RD_ARRAY_LEN(llm_bucket_ms); b++)
+		if (ms <= llm_bucket_ms[b])
+			atomic_fetch_add(&llm_bucket[b], 1);
+	atomic_fetch_add(&llm_count, 1);
+	atomic_fetch_add(&llm_sum_ms, ms);
+	atomic_fetch_add(&llm_tokens_prompt, prompt_tokens > 0 ? prompt_tokens : 0);
+	atomic_fetch_add(&llm_tokens_completion, completion_tokens > 0 ? completion_tokens : 0);
 }
 
 struct out {
@@ -169,6 +192,23 @@ char *metrics_render(size_t *len)
 	put(&o, "redress_reply_latency_seconds_bucket{le=\"+Inf\"} %lld\n", count);
 	put(&o, "redress_reply_latency_seconds_sum %lld.%03lld\n", sum_ms / 1000, sum_ms % 1000);
 	put(&o, "redress_reply_latency_seconds_count %lld\n", count);
+	family(&o, "redress_llm_requests_total", "counter", "LLM calls, by outcome.");
+	for (size_t i = 0; i < RD_ARRAY_LEN(llm_outcomes); i++)
+		put(&o, "redress_llm_requests_total{outcome=\"%s\"} %lld\n", llm_outcomes[i],
+		    atomic_load(&llm_v[i]));
+	family(&o, "redress_llm_latency_seconds", "histogram", "LLM call, request to answer (or timeout).");
+	for (size_t i = 0; i < RD_ARRAY_LEN(llm_bucket_ms); i++)
+		put(&o, "redress_llm_latency_seconds_bucket{le=\"%g\"} %lld\n", llm_bucket_s[i],
+		    atomic_load(&llm_bucket[i]));
+	count = atomic_load(&llm_count);
+	sum_ms = atomic_load(&llm_sum_ms);
+	put(&o, "redress_llm_latency_seconds_bucket{le=\"+Inf\"} %lld\n", count);
+	put(&o, "redress_llm_latency_seconds_sum %lld.%03lld\n", sum_ms / 1000, sum_ms % 1000);
+	put(&o, "redress_llm_latency_seconds_count %lld\n", count);
+	family(&o, "redress_llm_tokens_total", "counter", "LLM tokens, as the provider counted them.");
+	put(&o, "redress_llm_tokens_total{kind=\"prompt\"} %lld\n", atomic_load(&llm_tokens_prompt));
+	put(&o, "redress_llm_tokens_total{kind=\"completion\"} %lld\n",
+	    atomic_load(&llm_tokens_completion));
 	*len = o.len;
 	return o.buf;
 }

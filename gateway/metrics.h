@@ -15,6 +15,9 @@ void metrics_credit_note(void);
 void metrics_escalation(void);
 void metrics_error(const char *kind);                       /* redis, parse, auth, send, rail, agent, … */
 void metrics_reply_latency_ms(int64_t ms);                  /* inbound received → reply sent */
+/* One LLM call (agent/llm.h observe hook): outcome ok | timeout | rate_limited | error |
+ * invalid | attempt | rejected, its latency and the tokens the provider counted. */
+void metrics_llm(const char *outcome, int64_t latency_ms, long prompt_tokens, long completion_tokens);
 
 /* Render everything; returns a malloc'd NUL-terminated text, *len its length. */
 char *metrics_render(size_t *len);

@@ -303,6 +303,21 @@ static const struct nlu_case cases[] = {
 	{ "voy a reclamar al banco", NULL, .chargeback = 1 },
 	{ "no llegó, quiero mi dinero o hago un contracargo", "es", I_REFUND,
 	  .reason = REASON_MISSING, .chargeback = 1 },
+	/* ---- from the eval corpus (tests/eval/tune.jsonl) ---- */
+	{ "Yes, refund it", "en", I_YES },                 /* a yes that names what to do */
+	{ "pode fazer o reembolso", "pt", I_YES },
+	{ "uhum", "pt", I_YES },
+	{ "yes I want a refund", "en", I_REFUND },         /* not an answer: a request */
+	{ "sim, quero reembolso do pedido 8421", "pt", I_REFUND, .order = "8421" },
+	{ "deixa pra lá", "pt", I_NO },
+	{ "is there someone I can call?", "en", I_HUMAN },
+	{ "não quero falar com robô", "pt", I_HUMAN },
+	{ "sigo esperando mi reembolso", "es", I_STATUS },
+	{ "e o meu reembolso??", "pt", I_STATUS },
+	{ "meu pedido ainda não chegou e já passou do prazo", "pt", I_REFUND, .reason = REASON_LATE },
+	{ "Can you reimburse the 12.50 shipping fee?", "en", I_REFUND, AMT("", 1250) },
+	{ "refund the 8421 order", "en", I_REFUND, .order = "8421" }, /* an article hops decimals only */
+	{ "pedi tamanho M e mandaram G", "pt", I_REFUND, .reason = REASON_WRONG_ITEM },
 	/* ---- nothing to tell ---- */
 	{ "", "", I_OTHER },
 	{ "   \t\n ", "", I_OTHER },
