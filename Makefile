@@ -4,6 +4,9 @@
 #   make test         deps + build + unit tests + integration tests
 #   make SANITIZER=address test   the same under ASan (or undefined)
 #   make install PREFIX=/usr/local DESTDIR=
+#   make bench        benchmarks against the peers, writes bench/RESULTS.md (bench/README.md)
+#   make fuzz         libFuzzer targets, FUZZ_SECONDS each (fuzz/README.md)
+#   make fuzz-smoke   every fuzz target for a few seconds (part of CI)
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -42,7 +45,7 @@ DEB_PKGS := gcc make pkg-config libwebsockets-dev libcurl4-openssl-dev libhiredi
             libcmocka-dev python3 python3-pytest python3-redis python3-requests curl \
             libpq-dev postgresql python3-websockets
 
-.PHONY: all deps run test unit integration clean install eval
+.PHONY: all deps run test unit integration clean install eval bench fuzz fuzz-smoke
 all: $(BUILD)/redress $(EVAL_BIN)
 
 $(BUILD)/redress: $(MAIN_OBJ) $(BUILD)/libredress.a
@@ -89,6 +92,19 @@ eval: $(EVAL_BIN)
 test: deps all unit
 	@$(EVAL_BIN) --dir tests/eval --no-llm --no-write
 	@REDRESS_BIN=$(abspath $(BUILD)/redress) $(PYTHON) tests/run.py $(UNIT_BIN)
+
+# Benchmarks: load from wrk and a WebSocket client in other processes, peers
+# from npm; figures in bench/RESULTS.md. Not part of `make test`.
+bench: deps all
+	@REDRESS_BIN=$(abspath $(BUILD)/redress) bench/run.sh $(BENCH_ARGS)
+
+# libFuzzer (clang): every parser of untrusted bytes. FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	@fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke: deps
+	@fuzz/run.sh 10 $(FUZZ_TARGETS)
 
 clean:
 	rm -rf build

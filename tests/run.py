@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""The test command: cmocka unit binaries, then pytest tests/integration.
+"""The test command: cmocka unit binaries, then pytest tests/integration and
+tests/faults (fault injection and races).
 
     tests/run.py [UNIT_BINARY...]
 
@@ -62,11 +63,12 @@ def run_unit(binary):
 
 
 def run_integration():
-    """pytest tests/integration, counted from its junit XML."""
+    """pytest tests/integration and tests/faults, counted from its junit XML."""
     t = Tally("integration")
     JUNIT.parent.mkdir(parents=True, exist_ok=True)
     JUNIT.unlink(missing_ok=True)
-    cmd = [sys.executable, "-m", "pytest", "tests/integration", "-q", "-p", "no:cacheprovider",
+    suites = [d for d in ("tests/integration", "tests/faults") if (ROOT / d).is_dir()]
+    cmd = [sys.executable, "-m", "pytest", *suites, "-q", "-p", "no:cacheprovider",
            f"--junitxml={JUNIT.relative_to(ROOT)}", *shlex.split(os.environ.get("PYTEST_ARGS", ""))]
     print("+", " ".join(cmd), flush=True)
     rc = subprocess.run(cmd, cwd=ROOT).returncode
