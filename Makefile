@@ -43,7 +43,7 @@ EVAL_BIN := $(BUILD)/eval
 DEB_PKGS := gcc make pkg-config libwebsockets-dev libcurl4-openssl-dev libhiredis-dev \
             libmbedtls-dev redis-server libicu-dev libjansson-dev libinih-dev \
             libcmocka-dev python3 python3-pytest python3-redis python3-requests curl \
-            libpq-dev postgresql python3-websockets
+            libpq-dev postgresql python3-websockets valgrind
 
 .PHONY: all deps run test unit integration clean install eval bench fuzz fuzz-smoke
 all: $(BUILD)/redress $(EVAL_BIN)

@@ -344,6 +344,13 @@ static int destination_named(const struct doc *d)
 		for (size_t k = end; k < end + 2 && k < d->nw; k++)
 			if (word_digits(d, k) >= NLU_ACCOUNT_DIGITS)
 				return 1;
+	/* an account named by its number, whatever the verb: "account
+	 * 12345678", "cuenta ES9121000418450200051332", "conta 123456-7" */
+	for (size_t k = 0; k + 1 < d->nw; k++)
+		if (word_at_is(d, k, account_words))
+			for (size_t j = k + 1; j < k + 4 && j < d->nw; j++)
+				if (word_digits(d, j) >= NLU_ACCOUNT_DIGITS)
+					return 1;
 	return 0;
 }
 
@@ -441,7 +448,8 @@ void nlu_understand(const char *text, struct understanding *out)
 	memcpy(out->lang, d.lang, sizeof out->lang);
 	out->reason = find_reason(&d);
 	out->intent = classify(&d, out->reason);
-	out->injection = any_phrase(&d, injection_pats) || destination_named(&d);
+	out->injection = any_phrase(&d, injection_pats) || destination_named(&d) ||
+			 nlu_spoofed(text ? text : "", NLU_MAX_NORM);
 	out->chargeback_threat = any_phrase(&d, chargeback_pats);
 	int money_ctx = out->intent == INTENT_STATUS || any_phrase(&d, refund_pats) ||
 			any_phrase(&d, refund_no_pats) || has_phrase(&d, payment_pat);

@@ -126,6 +126,40 @@ static const char *fold_cp(uint32_t cp, char *letter)
 	return " ";
 }
 
+/* 1 when text (UTF-8, NUL-terminated; the first cap bytes) looks spoofed:
+ * an invisible formatting character (zero-width space / non-joiner, word
+ * joiner, BOM, bidi embeddings and overrides) or a word that mixes ASCII
+ * letters or digits with Cyrillic or Greek letters ("jordan@exаmple.com"
+ * with a Cyrillic а, "1OO3" with Cyrillic О). Unicode TR 39's mixed-script
+ * and invisible-character checks, cut down to what a refund chat needs. */
+int nlu_spoofed(const char *text, size_t cap)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t n = 0;
+	int ascii = 0, other = 0; /* in the current word */
+
+	while (n < cap && text[n] != '\0')
+		n++;
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		i += utf8_next(s + i, n - i, &cp);
+		if (cp == 0x200b || cp == 0x200c || cp == 0x2060 || cp == 0xfeff ||
+		    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069))
+			return 1;
+		if (cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r') {
+			ascii = other = 0;
+			continue;
+		}
+		if (cp < 0x80)
+			ascii |= is_alnum(cp >= 'A' && cp <= 'Z' ? (char)(cp - 'A' + 'a') : (char)cp);
+		else if ((cp >= 0x370 && cp <= 0x3ff) || (cp >= 0x400 && cp <= 0x4ff))
+			other = 1;
+		if (ascii && other)
+			return 1;
+	}
+	return 0;
+}
+
 /* Fold text (UTF-8, NUL-terminated; at most cap bytes of it are read) into
  * low and cased: "NÃO" -> "nao", "€" -> " eur ", "👍" -> " thumbsup ",
  * invalid bytes, control characters and other symbols -> ' ', apostrophes
@@ -144,6 +178,8 @@ size_t nlu_fold(const char *text, char *low, char *cased, size_t cap)
 		char letter, ascii[2] = { 0, 0 };
 		const char *rep;
 		i += utf8_next(s + i, n - i, &cp);
+		if (cp >= 0xff01 && cp <= 0xff5e) /* fullwidth forms: "１００３" reads "1003" */
+			cp -= 0xfee0;
 		if (cp < 0x80) {
 			ascii[0] = (cp < 0x20 || cp == 0x7f) ? ' ' : (char)cp;
 			rep = ascii;

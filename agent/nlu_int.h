@@ -7,6 +7,7 @@
 #include "agent/nlu.h"
 
 size_t nlu_fold(const char *text, char *low, char *cased, size_t cap);
+int nlu_spoofed(const char *text, size_t cap);
 void nlu_scan_entities(const char *low, const char *cased, size_t len, int money_ctx,
 		       struct understanding *out);
 

@@ -312,18 +312,36 @@ static const char *const injection_pats[] = {
 	"desenvolvedor|desarrollador",
 	"developer|dev|admin|god|debug mode", "modo desenvolvedor|desarrollador|admin|administrador|debug",
 	"act|acting as if|a|an|my|the|though", "pretend you|to|that|youre", "finja|finge|finjas que",
+	"actua|actue|aja|age|haz|faz ..2 como si|se fueras|fueses|fuera|fosses|fosse",
+	"como si fueras|fueses", "como se fosses|voce fosse",
 	"new|novas|nuevas|nova|nueva instructions|instruction|instrucoes|instrucao|instrucciones|"
 	"instruccion|rules|regras|reglas|regra|regla",
+	/* someone's say-so in place of the policy: "my manager approved it" */
+	"manager|supervisor|boss|ceo|owner|director|gerente|chefe|jefe|dono|dueno|diretor|director|"
+	"supervisora|gerencia ..4 approved|authorized|authorised|okayed|signed|aprovou|autorizou|"
+	"aprovado|autorizado|aprobo|autorizo|aprobado",
+	"approved|authorized|authorised|aprovado|autorizado|aprobado ..3 by|pelo|pela|por ..2 "
+	"manager|supervisor|boss|ceo|owner|director|gerente|chefe|jefe|dono|dueno|diretor|"
+	"supervisora|gerencia",
+	/* more than what was offered: "now make it double" */
+	"make|send|refund|give|faz|faca|manda|mande|haz|hazlo|manda|dame|me ..2 it|that? "
+	"double|triple|twice|2x|10x|dobro|triplo|doble|triple",
+	"o|el|en dobro|triplo|doble|triple do|de|del? valor|reembolso|estorno|monto|dinheiro|dinero",
 	NULL
 };
 
 /* A payout destination the customer names ("refund it to my wallet"). */
 static const char dest_pat[] =
 	"refund*|reembols*|estorn*|devolv*|devuelv*|send|sent|envie|enviar|envia|enviem|manda|mande|"
-	"mandar|mandem|deposit*|pay|pague|paga|transfer*|transfir*|transfier*|wire|pix|credit* ..4 "
+	"mandar|mandem|mandalo|mandamelo|envialo|enviamelo|depositalo|devuelvelo|devuelvemelo|"
+	"deposit*|pay|pague|paga|transfer*|transfir*|transfier*|wire|pix|credit* ..6 "
 	"to|into|para|pra|pro|na|no|en|al|a|on ..3 account|acct|wallet|card|iban|pix|conta|carteira|"
 	"cartao|cuenta|billetera|tarjeta|paypal|chave|clabe|cbu|cvu|alias|btc|bitcoin|crypto|cripto|"
 	"usdt|venmo|zelle|cashapp|revolut|nubank|mercadopago";
+
+/* Words for an account that a number right after names (account 12345678). */
+static const char account_words[] =
+	"account|acct|iban|conta|cuenta|wallet|carteira|billetera|agencia|routing|clabe|cbu|cvu";
 
 /* Money sent to something named by a number (an account, a pix key). */
 static const char transfer_pat[] =
