@@ -384,33 +384,9 @@ def test_a_bad_origin_is_refused(gw, redis_server):
     assert redis_server.client.xlen("rd:inbound") == 0
 
 
-def test_more_than_max_messages_per_minute_are_rate_limited(gateway, redis_server):
-    redis = redis_server.client
-    gw = gateway(chat_config(max_messages_per_minute=3))
-    with Chat(gw) as chat:
-        chat.hello()
-        ids = [chat.message(f"mensagem {i}") for i in range(5)]
-        acked = {chat.ack(mid)["id"] for mid in ids[:3]}
-        errors = [chat.expect("error"), chat.expect("error")]
-        assert [e["code"] for e in errors] == ["rate_limited", "rate_limited"], errors
-        assert acked == set(ids[:3])
-        chat.quiet(0.5)
-        assert not [f for f in chat.log if f["type"] == "ack" and f["id"] in ids[3:]]
-    assert redis.xlen("rd:inbound") == 3
-
-
-def test_the_rate_limit_is_per_session_not_per_socket(gateway, redis_server):
-    redis = redis_server.client
-    gw = gateway(chat_config(max_messages_per_minute=3))
-    with Chat(gw) as a:
-        token = a.hello()["session"]
-        for i in range(3):
-            a.ack(a.message(f"mensagem {i}"))
-    with Chat(gw) as b:  # reconnecting does not buy a fresh minute
-        assert b.hello(session=token)["session"] == token
-        b.message("mensagem 3")
-        assert b.expect("error")["code"] == "rate_limited"
-    assert redis.xlen("rd:inbound") == 3
+# A session's own budget is [limits] customer_messages_per_minute, counted by
+# the agent across processes (reconnecting does not buy a fresh minute), and
+# an address's is [limits] ip_requests_per_minute: test_rate_limits.py.
 
 
 def test_frames_before_hello_and_malformed_frames_get_errors(gw, redis_server):
