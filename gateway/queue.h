@@ -33,6 +33,23 @@ static inline void queue_push(struct queue *q, struct qnode *n)
 	pthread_mutex_unlock(&q->mu);
 }
 
+/* Append the list head..tail (n nodes, linked by next, tail->next NULL)
+ * under one lock, with one wake-up. */
+static inline void queue_push_list(struct queue *q, struct qnode *head, struct qnode *tail, size_t n)
+{
+	if (!head)
+		return;
+	pthread_mutex_lock(&q->mu);
+	if (q->tail)
+		q->tail->next = head;
+	else
+		q->head = head;
+	q->tail = tail;
+	q->len += n;
+	pthread_cond_signal(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+}
+
 /* Take the whole list (FIFO order), or NULL. */
 static inline struct qnode *queue_take_all(struct queue *q)
 {
