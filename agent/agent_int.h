@@ -59,6 +59,9 @@ enum refund_result {
 	RF_MANDATE,         /* outside the spend mandate: nothing was called */
 	RF_RAIL_FAILED,     /* the rail refused it for good; the reservation is released */
 	RF_RAIL_PENDING,    /* accepted, not settled */
+	RF_RAIL_UNKNOWN,    /* the rail gave no answer (5xx, timeout) for [rails] max_attempts
+	                       deliveries: a person takes it; the reservation is kept (the rail
+	                       may have paid) and a retry reuses the same key */
 };
 
 struct refund_outcome {
@@ -73,7 +76,8 @@ struct refund_outcome {
  * through the policy (human = 1: a person approved, so an ESCALATE passes
  * but a DENY does not), the mandate and the rail, then settle (write-back,
  * credit note, audit, replies into c->t->out). Errors are RD_EREDIS /
- * RD_EUNAVAIL: retry the message. */
+ * RD_EUNAVAIL: retry the message; RD_EBUSY: no rail slot free, retry the
+ * message without counting an attempt. */
 enum rd_err refund_pay(struct tctx *c, const struct order *o, const char *key, int64_t amount,
 		       int human, struct refund_outcome *out) RD_WUR;
 /* Settle a refund the rail paid (idempotent): used by refund_pay. */

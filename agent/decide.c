@@ -191,6 +191,12 @@ static enum rd_err approve(struct tctx *c, const struct ticket *tk, const char *
 		snprintf(card, n, ":warning: <@%.40s> approved, but the rail refused the refund (%.200s): "
 				  "refund it by hand.", reviewer, out.failure);
 		return RD_OK;
+	case RF_RAIL_UNKNOWN:
+		snprintf(card, n, ":warning: <@%.40s> approved, but the %s rail did not answer after %d "
+				  "attempts: nothing is confirmed. Approve again later (the same key: it "
+				  "cannot pay twice).", reviewer, o.payment.provider,
+			 rails_max_attempts(a->cfg.rails));
+		return RD_OK;
 	case RF_RAIL_PENDING:
 	case RF_ESCALATE:
 		snprintf(card, n, ":hourglass: <@%s> approved; the rail has not settled the refund yet.",

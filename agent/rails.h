@@ -43,6 +43,10 @@ struct rails_config {
 		int timeout_ms;
 	} pix;
 	struct { const char *api_base, *api_key, *agent_id; int timeout_ms; } usdc;
+	int max_attempts;   /* deliveries of a turn whose outcome stays unknown before a person
+	                       takes over ([rails] max_attempts); 0: 5 */
+	int max_inflight;   /* refund calls in flight at once, all rails together (workers - 1,
+	                       so a hung rail leaves a worker for everyone else); 0: 1 */
 };
 
 struct rail_ops {
@@ -80,6 +84,16 @@ enum rd_err rails_open(const struct rails_config *cfg, const char (*enabled)[32]
 void rails_close(struct rails *r);
 /* The enabled rail for a provider and its ctx, or NULL. */
 const struct rail_ops *rails_get(const struct rails *r, const char *provider, void **ctx);
+
+/* ops->refund(ctx, …) through the in-flight limit: waits at most
+ * RAILS_SLOT_WAIT_MS for a slot, else RD_EBUSY without calling the rail
+ * (retry later: not an attempt). Otherwise what ops->refund returns. */
+#define RAILS_SLOT_WAIT_MS 100
+enum rd_err rails_refund(const struct rails *r, const struct rail_ops *ops, void *ctx,
+			 redisContext *rc, const struct rail_refund_req *req,
+			 struct rail_refund_res *res) RD_WUR;
+/* [rails] max_attempts (at least 1). */
+int rails_max_attempts(const struct rails *r);
 
 const char *refund_status_name(enum refund_status s); /* "pending" | "succeeded" | "failed" */
 

@@ -390,9 +390,28 @@ enum rd_err refund_pay(struct tctx *c, const struct order *o, const char *key, i
 		.amount = m.minor, .currency = o->currency, .reason = c->d.reason,
 		.idempotency_key = key, .order_id = o->id, .conversation_id = c->t->out.conversation_id,
 	};
-	err = rail->refund(rail_ctx, c->rc, &rq, &res);
-	if (err) /* outcome unknown: keep the reservation, retry the message with the same key */
-		return err == RD_ETIMEOUT ? RD_EUNAVAIL : err;
+	err = rails_refund(a->cfg.rails, rail, rail_ctx, c->rc, &rq, &res);
+	if (err == RD_EBUSY || err == RD_EREDIS || err == RD_ENOMEM)
+		return err; /* the rail was not asked, or we cannot record: the message comes back */
+	if (err) {
+		/* outcome unknown: keep the reservation and retry the message with
+		 * the same key, until the stream has handed it over max_attempts
+		 * times; then a person takes it (and the customer is told) */
+		int max = rails_max_attempts(a->cfg.rails);
+		if (c->in->attempt < max) {
+			LOG_W("agent", "refund_retry", "refund %s on %s: %s (delivery %d of %d)", key,
+			      o->payment.provider, rd_strerror(err), c->in->attempt, max);
+			return err == RD_ETIMEOUT ? RD_EUNAVAIL : err;
+		}
+		LOG_E("agent", "refund_unknown", "refund %s on %s: %s after %d deliveries: to a person",
+		      key, o->payment.provider, rd_strerror(err), c->in->attempt);
+		json_t *uj = json_pack("{s:s, s:s, s:s, s:i}", "refund_id", key, "order_id", o->id,
+				       "error", rd_strerror(err), "attempts", c->in->attempt);
+		if ((err = audit_step(c, "refund_unknown", uj, NULL)))
+			return err;
+		out->result = RF_RAIL_UNKNOWN;
+		return RD_OK;
+	}
 	if (res.status == REFUND_FAILED) {
 		if ((err = mandate_release(c->rc, key)))
 			return err;
@@ -463,6 +482,14 @@ enum rd_err refund_execute(struct tctx *c)
 	}
 	case RF_RAIL_PENDING:
 		return RD_OK; /* the customer was told it is being processed */
+	case RF_RAIL_UNKNOWN: {
+		char action[320];
+		snprintf(action, sizeof action, "The %s rail did not answer after %d attempts with key "
+						"%s: check with the provider whether it paid. Approve retries "
+						"with the same key (it cannot pay twice).",
+			 o.payment.provider, rails_max_attempts(a->cfg.rails), key);
+		return escalate(c, "rail_unavailable", &o, d->offer_amount, NULL, action, TPL_escalated);
+	}
 	}
 	return RD_OK;
 }

@@ -36,6 +36,9 @@ struct message {
 	int64_t received_at_ms;                 /* server time, ms since the epoch */
 	int64_t platform_ts;                    /* platform's timestamp (s), 0 when none */
 	int is_test;                            /* injected through the test channel */
+	int attempt;                            /* how many times the worker has been handed it
+	                                           (the stream's delivery count: 1 the first
+	                                           time); 0 when unknown. Not serialized. */
 };
 
 struct button {

@@ -16,6 +16,7 @@ const char *rd_strerror(enum rd_err err)
 	case RD_EIO: return "i/o error";
 	case RD_EUNAVAIL: return "temporarily unavailable";
 	case RD_ECONFIG: return "bad configuration";
+	case RD_EBUSY: return "busy";
 	}
 	return "unknown error";
 }

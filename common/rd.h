@@ -23,6 +23,7 @@ enum rd_err {
 	RD_EIO,       /* file or socket I/O */
 	RD_EUNAVAIL,  /* a dependency (rail, store) is unavailable: retry later */
 	RD_ECONFIG,   /* bad configuration */
+	RD_EBUSY,     /* every slot for it is taken: retry later; not a failed attempt */
 };
 
 /* Static, never NULL. */

@@ -28,8 +28,8 @@ struct thread_ctx {
 	int index;
 	char consumer[128];
 	redisContext *rc;
-	CURL *curl;          /* for channels' outbound HTTP */
 	int64_t next_claim;
+	char claim_from[64]; /* XAUTOCLAIM cursor: where the last scan stopped ("0-0": the start) */
 	int64_t next_sweep;  /* worker 0: when to look for expired tickets */
 	int64_t next_poll;   /* worker 0: when to ask rails about pending refunds */
 };
@@ -127,9 +127,37 @@ static void count(const struct turn *turn)
 		metrics_escalation();
 }
 
-/* One inbound entry. Returns 0 when done with it (acked), -1 to leave it
- * pending (Redis trouble: it is retried after claim_idle_ms). */
-static int handle_inbound(struct thread_ctx *t, const char *id, const char *json, size_t len)
+/* How many times the group has handed entry id to a consumer (its
+ * delivery count, XPENDING), or 0 when Redis does not say. */
+static int deliveries(struct thread_ctx *t, const char *stream, const char *group, const char *id)
+{
+	redisReply *r = redisCommand(t->rc, "XPENDING %s %s %s %s 1", stream, group, id, id);
+	int n = 0;
+	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+	    r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements == 4 &&
+	    r->element[0]->element[3]->type == REDIS_REPLY_INTEGER)
+		n = (int)r->element[0]->element[3]->integer;
+	if (r)
+		freeReplyObject(r);
+	return n;
+}
+
+/* Leave id pending as if this delivery had not happened: its delivery
+ * count goes back to attempt - 1 (the turn could not start: no rail slot). */
+static void undeliver(struct thread_ctx *t, const char *id, int attempt)
+{
+	redisReply *r = redisCommand(t->rc, "XCLAIM %s %s %s 0 %s RETRYCOUNT %d JUSTID", KEY_INBOUND,
+				     GROUP_AGENTS, t->consumer, id, attempt > 1 ? attempt - 1 : 0);
+	if (r)
+		freeReplyObject(r);
+}
+
+/* One inbound entry; claimed: taken over with XAUTOCLAIM (a retry) rather
+ * than read fresh. Returns 0 when done with it (acked), -1 to leave it
+ * pending (Redis trouble, a rail without an answer: it is retried after
+ * claim_idle_ms, and its delivery count is the turn's attempt number). */
+static int handle_inbound(struct thread_ctx *t, const char *id, const char *json, size_t len,
+			  int claimed)
 {
 	struct message m;
 	if (message_from_json(json, len, &m) != RD_OK) {
@@ -137,6 +165,9 @@ static int handle_inbound(struct thread_ctx *t, const char *id, const char *json
 		metrics_error("parse");
 		return ack(t, KEY_INBOUND, GROUP_AGENTS, id);
 	}
+	m.attempt = claimed ? deliveries(t, KEY_INBOUND, GROUP_AGENTS, id) : 1;
+	if (m.attempt < 1)
+		m.attempt = 1;
 	int rc = -1;
 	char done_key[MODEL_CHANNEL_LEN + MODEL_ID_LEN + 16];
 	snprintf(done_key, sizeof done_key, "rd:done:%s:%s", m.channel, m.message_id);
@@ -155,13 +186,19 @@ static int handle_inbound(struct thread_ctx *t, const char *id, const char *json
 	void *ch_ctx;
 	const struct channel_ops *ch = channel_find(m.channel, &ch_ctx);
 	if (ch && ch->mark_read) {
-		struct send_env env = { t->rc, t->curl, "" };
+		struct send_env env = { t->rc, httpc_thread_handle(), "" };
 		ch->mark_read(ch_ctx, &env, &m);
 	}
 	struct turn turn;
 	enum rd_err err = agent_handle(the_agent, t->rc, &m, &turn);
+	if (err == RD_EBUSY) {
+		LOG_D("worker", "turn_deferred", "message %s: no rail slot free (will retry)", id);
+		undeliver(t, id, m.attempt);
+		goto unlock;
+	}
 	if (err) {
-		LOG_W("worker", "turn_failed", "message %s: %s (will retry)", id, rd_strerror(err));
+		LOG_W("worker", "turn_failed", "message %s: %s (attempt %d, will retry)", id,
+		      rd_strerror(err), m.attempt);
 		metrics_error("agent");
 		goto unlock;
 	}
@@ -237,16 +274,19 @@ static int finish_outbox(struct thread_ctx *t, const char *id, const char *cid, 
 	return ok ? 0 : -1;
 }
 
-/* One outbox entry: cid/seq (may be NULL/0 for entries without order). */
+/* One outbox entry: cid/seq (may be NULL/0 for entries without order);
+ * claimed: a retry taken over with XAUTOCLAIM. */
 static int handle_outbox(struct thread_ctx *t, const char *id, const char *json, size_t len,
-			 const char *cid, long long seq)
+			 const char *cid, long long seq, int claimed)
 {
 	if (cid && seq > 0) {
 		/* in order per conversation: an earlier reply still pending (a
-		 * retry, or another sender) goes first; this one waits a little,
-		 * then is left pending and comes back with XAUTOCLAIM */
+		 * retry, or another sender) goes first; a fresh entry waits a
+		 * little, then is left pending and comes back with XAUTOCLAIM (a
+		 * retry does not wait: its predecessor is being retried too) */
 		long long done = delivered_seq(t, cid);
-		for (int i = 0; done >= 0 && done < seq - 1 && i < 20 && atomic_load(&running); i++) {
+		for (int i = 0; !claimed && done >= 0 && done < seq - 1 && i < 20 && atomic_load(&running);
+		     i++) {
 			usleep(10000);
 			done = delivered_seq(t, cid);
 		}
@@ -267,7 +307,7 @@ static int handle_outbox(struct thread_ctx *t, const char *id, const char *json,
 	const struct channel_ops *ch = channel_find(ob.channel, &ctx);
 	enum rd_err err = RD_ENOTFOUND;
 	if (ch) {
-		struct send_env env = { t->rc, t->curl, id };
+		struct send_env env = { t->rc, httpc_thread_handle(), id };
 		err = ch->send(ctx, &env, &ob);
 	}
 	int rc;
@@ -290,8 +330,8 @@ static int handle_outbox(struct thread_ctx *t, const char *id, const char *json,
 	return rc;
 }
 
-/* Walk an XREADGROUP / XAUTOCLAIM entry list. */
-static void handle_entries(struct thread_ctx *t, redisReply *entries)
+/* Walk an XREADGROUP (claimed = 0) / XAUTOCLAIM (claimed = 1) entry list. */
+static void handle_entries(struct thread_ctx *t, redisReply *entries, int claimed)
 {
 	const char *field = t->is_sender ? "o" : "m";
 	for (size_t i = 0; i < entries->elements && atomic_load(&running); i++) {
@@ -324,9 +364,9 @@ static void handle_entries(struct thread_ctx *t, redisReply *entries)
 			ack(t, t->is_sender ? KEY_OUTBOX : KEY_INBOUND,
 			    t->is_sender ? GROUP_SENDERS : GROUP_AGENTS, id);
 		else if (t->is_sender)
-			handle_outbox(t, id, val, len, cid, seq);
+			handle_outbox(t, id, val, len, cid, seq, claimed);
 		else
-			handle_inbound(t, id, val, len);
+			handle_inbound(t, id, val, len, claimed);
 		atomic_fetch_sub(&busy, 1);
 	}
 }
@@ -374,7 +414,6 @@ static void ingest_news(const struct message *m, void *arg)
 static void *thread_main(void *arg)
 {
 	struct thread_ctx *t = arg;
-	t->curl = httpc_thread_handle(); /* freed when the thread exits */
 	const char *stream = t->is_sender ? KEY_OUTBOX : KEY_INBOUND;
 	const char *group = t->is_sender ? GROUP_SENDERS : GROUP_AGENTS;
 	int backoff = 50;
@@ -394,15 +433,28 @@ static void *thread_main(void *arg)
 		}
 		redisReply *r;
 		if (mono_ms() >= t->next_claim) {
-			/* take over what a crashed consumer left pending */
-			r = redisCommand(t->rc, "XAUTOCLAIM %s %s %s %d 0-0 COUNT %d", stream, group,
-					 t->consumer, gw.cfg->gateway.claim_idle_ms, READ_COUNT);
+			/* take over what a crashed consumer or a failed attempt left
+			 * pending, from where the last scan stopped: with more than
+			 * READ_COUNT entries pending, the first ones never starve
+			 * the rest */
+			if (!t->claim_from[0])
+				snprintf(t->claim_from, sizeof t->claim_from, "0-0");
+			r = redisCommand(t->rc, "XAUTOCLAIM %s %s %s %d %s COUNT %d", stream, group,
+					 t->consumer, gw.cfg->gateway.claim_idle_ms, t->claim_from,
+					 READ_COUNT);
+			int more = 0;
+			if (r && r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
+			    r->element[0]->type == REDIS_REPLY_STRING) {
+				snprintf(t->claim_from, sizeof t->claim_from, "%s", r->element[0]->str);
+				more = strcmp(t->claim_from, "0-0") != 0;
+			}
 			if (r && r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
 			    r->element[1]->type == REDIS_REPLY_ARRAY)
-				handle_entries(t, r->element[1]);
+				handle_entries(t, r->element[1], 1);
 			if (r)
 				freeReplyObject(r);
-			t->next_claim = mono_ms() + gw.cfg->gateway.claim_idle_ms / 2;
+			/* a scan that stopped part-way goes on at once */
+			t->next_claim = more ? 0 : mono_ms() + gw.cfg->gateway.claim_idle_ms / 2;
 		}
 		if (!t->is_sender && t->index == 0 && mono_ms() >= t->next_sweep) {
 			sweep_tickets(t);
@@ -418,7 +470,7 @@ static void *thread_main(void *arg)
 		if (r && r->type == REDIS_REPLY_ARRAY)
 			for (size_t s = 0; s < r->elements; s++)
 				if (r->element[s]->type == REDIS_REPLY_ARRAY && r->element[s]->elements == 2)
-					handle_entries(t, r->element[s]->element[1]);
+					handle_entries(t, r->element[s]->element[1], 0);
 		if (r && r->type == REDIS_REPLY_ERROR && strstr(r->str, "NOGROUP"))
 			ensure_group(t->rc, stream, group);
 		if (r)
@@ -434,8 +486,7 @@ static void *thread_main(void *arg)
 	if (t->rc)
 		redisFree(t->rc);
 	t->rc = NULL;
-	t->curl = NULL;
-	return NULL;
+	return NULL; /* the thread's curl handle (httpc_thread_handle) goes with it */
 }
 
 int workers_start(struct agent *agent, int n_workers, int n_senders)

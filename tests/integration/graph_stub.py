@@ -6,6 +6,7 @@ records every request and answers the way Meta does.
     stub.base_url                        # "http://127.0.0.1:PORT/v21.0" → [whatsapp] graph_api_base
     stub.fail_next(code=130429)          # the next send gets Meta's 400 "Rate limit hit"
     stub.fail_next(http_status=500)      # … or a 5xx
+    stub.outage(http_status=503)         # every request fails until stub.end_outage()
     sent = stub.wait_for_sends(1, timeout=10, ok=True)
     message_text(sent[0])                # what the customer sees, whatever the message type
     stub.reads()                         # read receipts ({"status": "read", "message_id": …})
@@ -196,6 +197,9 @@ class _Server(ThreadingMixIn, HTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body go out in two writes: without TCP_NODELAY each answer
+    # waits for the client's delayed ACK (40 ms), which caps a load test at ~25/s
+    disable_nagle_algorithm = True
     timeout = 30          # an idle keep-alive connection is dropped after this
     server_version = "graph-stub"
     sys_version = ""
@@ -253,6 +257,7 @@ class GraphStub:
         self._cond = threading.Condition()
         self._records = []
         self._failures = []                      # scripted failures, first first
+        self._outage = None                      # (http_status, code) while "down"
         self._conns = set()
         self._wamids = 0
         self._seq = 0
@@ -333,6 +338,20 @@ class GraphStub:
                                        "message": message, "details": details,
                                        "on": on, "body": body, "skip": after if i == 0 else 0})
 
+    def outage(self, http_status=503, code=None):
+        """From now on every request (sends and read receipts) fails with
+        http_status (Meta's code for it unless code is given) until
+        end_outage(): Graph is down. Refused requests are recorded (ok=False)."""
+        if code is None:
+            code = CODE_FOR_STATUS.get(http_status, 1 if http_status >= 500 else 100)
+        with self._cond:
+            self._outage = (http_status, code)
+
+    def end_outage(self):
+        """Graph answers normally again."""
+        with self._cond:
+            self._outage = None
+
     def pending_failures(self):
         """Scripted failures not used yet."""
         with self._cond:
@@ -392,6 +411,9 @@ class GraphStub:
         if self.access_token is not None and auth != f"Bearer {self.access_token}":
             rec["error_code"] = 190
             return 401, meta_error(190), {}
+        if self._outage is not None:
+            rec["error_code"] = self._outage[1]
+            return self._outage[0], meta_error(self._outage[1]), {}
         f = next((f for f in self._failures if f["on"] in ("any", rec["kind"])), None)
         if f is not None and f["skip"] > 0:
             f["skip"] -= 1          # scripted with after=: this one goes through

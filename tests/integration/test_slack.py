@@ -724,9 +724,12 @@ def test_approve_refunds_and_tells_the_customer(make_slack_gateway, slack, redis
     review_click(gw, slack, card, "review_approve", user=LEAD)
 
     wait_for(lambda: refunds_created(redis) == 1, REPLY_TIMEOUT, what="the refund")
-    assert order_refunded(redis, "1003") == 35000
-    note = redis.hgetall("rd:cn:NC-0001")
+    # the rail counts the refund before the turn writes it back: wait for the turn
+    wait_for(lambda: order_refunded(redis, "1003") == 35000, REPLY_TIMEOUT,
+             what="the refund written back to the order")
+    note = wait_for(lambda: redis.hgetall("rd:cn:NC-0001"), REPLY_TIMEOUT, what="the credit note")
     assert note["order_id"] == "1003" and note["amount"] == "35000", note
+    assert refunds_created(redis) == 1
     # the customer hears it on the test channel, in English
     told = wait_for(lambda: (lambda o: o[before:] if any("NC-0001" in x for x in o[before:])
                              else None)(outs(gw, "test:jordan")), REPLY_TIMEOUT,
