@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "agent/audit.h"
+#include "agent/limits.h"
 #include "agent/llm.h"
 #include "agent/review.h"
 #include "common/log.h"
@@ -481,8 +482,9 @@ static enum rd_err dispatch(struct tctx *c, const struct llm_turn *lt)
 			d->state = DS_IDLE;
 			return say(c, TPL_declined, NULL);
 		}
-		if (u->order_id[0] && strcmp(u->order_id, d->order_id) != 0)
-			return refund_flow(c, lt); /* a new request in the middle */
+		if ((u->order_id[0] && strcmp(u->order_id, d->order_id) != 0) ||
+		    (u->has_amount && u->amount.minor != d->offer_amount))
+			return refund_flow(c, lt); /* a new request (order, amount) in the middle */
 		char amt[64];
 		return say_confirm(c, TPL_confirm_again, "amount",
 				   fmt_money(c, d->offer_amount, d->offer_cur, amt, sizeof amt), "order",
@@ -511,6 +513,29 @@ static enum rd_err dispatch(struct tctx *c, const struct llm_turn *lt)
 	return say(c, TPL_fallback, NULL);
 }
 
+/* A message past its customer's budget (limits.h): kept in the transcript
+ * by the commit like any other, never understood or acted on; the one
+ * message of the window that is to be answered gets the polite reply. The
+ * dialog state is committed unchanged. */
+static enum rd_err over_limit(struct tctx *c, enum limit_verdict v)
+{
+	enum rd_err err = RD_OK;
+	c->locale = pick_locale(c);
+	model_strlcpy(c->t->out.locale, c->locale, sizeof c->t->out.locale);
+	if (v == LIMIT_OVER_NOTIFY) {
+		LOG_I("agent", "rate_limited", "conversation=%s: over [limits] customer_messages_per_minute",
+		      c->in->conversation_id);
+		err = say(c, TPL_rate_limited, NULL);
+		if (!err)
+			err = audit_step(c, "reply", json_pack("{s:s, s:s, s:b}", "template",
+							       template_name(TPL_rate_limited), "locale",
+							       c->locale, "rate_limited", 1), NULL);
+	}
+	if (!err)
+		err = dialog_to_json(&c->d, c->t->state_json, sizeof c->t->state_json);
+	return err;
+}
+
 enum rd_err agent_handle(struct agent *a, redisContext *rc, const struct message *in, struct turn *t)
 {
 	struct tctx c = { .a = a, .rc = rc, .in = in, .t = t, .now = now_ms() / 1000 };
@@ -535,6 +560,13 @@ enum rd_err agent_handle(struct agent *a, redisContext *rc, const struct message
 	enum rd_err err = dialog_load(rc, in->conversation_id, &c.d);
 	if (err)
 		goto out;
+	enum limit_verdict lv;
+	if ((err = limits_customer(rc, in, a->cfg.customer_messages_per_minute, &lv)))
+		goto out;
+	if (lv != LIMIT_OK) {
+		err = over_limit(&c, lv);
+		goto out;
+	}
 	if (in->kind == MSG_BUTTON) {
 		c.u.intent = strcmp(in->payload, "confirm_yes") == 0  ? INTENT_YES
 			   : strcmp(in->payload, "confirm_no") == 0 ? INTENT_NO

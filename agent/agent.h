@@ -41,6 +41,7 @@ struct agent_config {
 	int link_ttl_days;
 	struct llm *llm;                      /* borrowed; NULL: built-in understanding only
 	                                         (agent/llm.h: data, never a decision) */
+	int customer_messages_per_minute;     /* a customer's budget (agent/limits.h); 0: none */
 };
 
 struct agent;

@@ -130,9 +130,9 @@ json_t *llm_schema(void);
  * reason goes to out->attempt otherwise. args is borrowed. */
 enum llm_outcome llm_parse_understanding(const char *tool, json_t *args, struct llm_result *out);
 
-/* Card numbers (PANs) in text replaced by "[redacted]" (review_redact's
- * rule: 13–19 digits, single spaces or dashes between groups). malloc'd;
- * NULL on ENOMEM. */
+/* Card numbers and verification codes in text replaced by "[redacted]"
+ * (common/redact.h's rule), a second time for everything that leaves for
+ * the model. malloc'd; NULL on ENOMEM. */
 char *llm_redact(const char *text);
 
 /* Does text mention needle as written (ASCII case-insensitive, not inside a

@@ -1,5 +1,5 @@
-/* review.c — escalation tickets in Redis (review.h) and the redaction of
- * card-number-like digits in what a reviewer will read.
+/* review.c — escalation tickets in Redis (review.h), and the redaction of
+ * card data in what a reviewer will read (common/redact.h's rule).
  *
  * Ticket ids come from a gapless sequence while every key still goes through
  * KEYS: the caller reads rd:ticket:seq and proposes seq + 1; the script takes
@@ -13,13 +13,11 @@
 
 #include "agent/rscript.h"
 #include "common/log.h"
+#include "common/redact.h"
 
 #define REVIEW_IKEY_MAX 256
 #define REVIEW_ID_MIN_OUT 32
 #define REVIEW_RETRIES 64
-/* Card numbers (PAN) are 13–19 digits (ISO/IEC 7812). */
-#define REDACT_MIN_DIGITS 13
-#define REDACT_MARK "[redacted]"
 
 /* KEYS[1] rd:ticket:bykey  [2] rd:ticket:seq  [3] rd:ticket:{id}
  * [4] rd:tickets:open
@@ -100,49 +98,7 @@ enum rd_err review_open(redisContext *rc, const struct ticket_req *req, char *id
 	return RD_EUNAVAIL;
 }
 
-static int is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-/* A digit run is digit groups joined by single ' ' or '-' ("4111 1111-1111").
- * Runs of 13 digits or more are replaced whole. A run longer than 19 is
- * replaced too: "order 8421 4111 1111 1111 1111" is one 20-digit run that
- * holds a card number, and keeping it would leak it. Shorter runs (order
- * ids, amounts, phone numbers of up to 12 digits) are kept as they are. */
 char *review_redact(const char *text)
 {
-	size_t len = text ? strlen(text) : 0, o = 0, i = 0;
-	/* the mark (10 bytes) replaces at least 13: the output never grows */
-	char *out = malloc(len + 1);
-
-	if (!out)
-		return NULL;
-	while (i < len) {
-		if (!is_digit(text[i])) {
-			out[o++] = text[i++];
-			continue;
-		}
-		size_t j = i, digits = 0;
-		for (;;) {
-			while (j < len && is_digit(text[j])) {
-				j++;
-				digits++;
-			}
-			if (j + 1 < len && (text[j] == ' ' || text[j] == '-') && is_digit(text[j + 1]))
-				j++;
-			else
-				break;
-		}
-		if (digits >= REDACT_MIN_DIGITS) {
-			memcpy(out + o, REDACT_MARK, sizeof REDACT_MARK - 1);
-			o += sizeof REDACT_MARK - 1;
-		} else {
-			memcpy(out + o, text + i, j - i);
-			o += j - i;
-		}
-		i = j;
-	}
-	out[o] = '\0';
-	return out;
+	return redact_text(text, NULL);
 }

@@ -33,10 +33,10 @@ struct ticket_req {
 enum rd_err review_open(redisContext *rc, const struct ticket_req *req, char *id_out,
 			size_t n, int *created) RD_WUR;
 
-/* Replace card-number-like digit runs (13–19 digits, single spaces/dashes
- * allowed between groups) with "[redacted]"; a longer run is replaced too,
- * as it may hide a card number next to another number. Runs of up to 12
- * digits are kept. Returns a malloc'd copy; NULL on ENOMEM. */
+/* Card numbers and verification codes replaced by "[redacted]":
+ * redact_text (common/redact.h) without the count. Inbound text is
+ * redacted already where it enters (gateway/io.c); this is for what else a
+ * reviewer reads. Returns a malloc'd copy; NULL on ENOMEM. */
 char *review_redact(const char *text);
 
 #endif

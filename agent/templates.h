@@ -51,6 +51,7 @@
 	X(settlement_other, "")                                            \
 	X(status_escalated, "order ticket")                                \
 	X(unsupported_media, "")                                           \
+	X(rate_limited, "")                                                \
 	X(review_denied, "order")                                          \
 	X(review_more_info, "order")                                       \
 	X(review_expired, "order")                                         \

@@ -55,6 +55,14 @@ int webchat_upgrade_ok(struct lws *wsi);
  * (constant-time compare); the QA read routes use it too. */
 int testchan_authorized(const struct config *cfg, struct http_exchange *ex);
 
+/* Read a POST /v1/test/messages body (raw bytes; see testchan.c for its
+ * fields and limits) into *m (zeroed first; the caller owns it after RD_OK:
+ * message_free). A missing message_id gets a random "t-<hex>" one.
+ * RD_EPROTO with reason set (malformed JSON, a missing or bad field: a 400),
+ * RD_ENOMEM. */
+enum rd_err testchan_parse(const char *body, size_t len, struct message *m, char *reason,
+			   size_t reasonlen) RD_WUR;
+
 /* Every channel type, NULL-terminated (registry.c). */
 extern const struct channel_ops *const channel_registry[];
 

@@ -110,8 +110,13 @@ static int ok_ts(const char *s)
 static char *slack_plain_text(const char *text)
 {
 	size_t n = strlen(text);
-	if (n > MODEL_MAX_TEXT)
+	if (n > MODEL_MAX_TEXT) {
 		n = MODEL_MAX_TEXT;
+		/* cut at a UTF-8 boundary (as model_strlcpy): a split character
+		 * would make the whole text unserializable (fuzz/regressions/slack_events) */
+		while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
+			n--;
+	}
 	char *out = malloc(n + 1), *o = out;
 	if (!out)
 		return NULL;
@@ -193,29 +198,28 @@ static int from_our_bot(json_t *doc, const char *user)
 	return 0;
 }
 
-static void event_callback(struct http_exchange *ex, json_t *doc)
+enum slack_parsed slack_parse_event(json_t *doc, struct message *m)
 {
+	memset(m, 0, sizeof *m);
+	const char *doc_type = jstr(doc, "type");
+	if (strcmp(doc_type, "url_verification") == 0)
+		return SLACK_CHALLENGE;
+	if (strcmp(doc_type, "event_callback") != 0)
+		return SLACK_IGNORE;
 	json_t *ev = json_object_get(doc, "event");
 	const char *type = jstr(ev, "type"), *team = jstr(doc, "team_id");
 	const char *user = jstr(ev, "user"), *channel = jstr(ev, "channel"), *ts = jstr(ev, "ts");
 	const char *thread = jstr(ev, "thread_ts"), *subtype = jstr(ev, "subtype");
 	if ((strcmp(type, "message") != 0 && strcmp(type, "app_mention") != 0) ||
 	    json_object_get(ev, "bot_id") || (subtype[0] && strcmp(subtype, "thread_broadcast") != 0) ||
-	    from_our_bot(doc, user)) {
-		ignore(ex); /* bots (ourselves included), edits, deletes, joins, other events */
-		return;
-	}
+	    from_our_bot(doc, user))
+		return SLACK_IGNORE; /* bots (ourselves included), edits, deletes, joins, other events */
 	if (!ok_id(team) || !ok_id(user) || !ok_id(channel) || !ok_ts(ts) || (thread[0] && !ok_ts(thread))) {
 		LOG_W("slack", "bad_event", "event without team/user/channel/ts ignored");
-		ignore(ex);
-		return;
+		return SLACK_IGNORE;
 	}
-	struct message *m = calloc(1, sizeof *m);
-	if (!m || !(m->text = slack_plain_text(jstr(ev, "text")))) {
-		free(m);
-		http_respond_error(ex, 503, "out of memory");
-		return;
-	}
+	if (!(m->text = slack_plain_text(jstr(ev, "text"))))
+		return SLACK_NOMEM;
 	int dm = strcmp(jstr(ev, "channel_type"), "im") == 0 || channel[0] == 'D';
 	snprintf(m->channel, sizeof m->channel, "slack");
 	snprintf(m->channel_user_id, sizeof m->channel_user_id, "%s", user);
@@ -224,7 +228,20 @@ static void event_callback(struct http_exchange *ex, json_t *doc)
 	m->kind = m->text[0] ? MSG_TEXT : MSG_UNSUPPORTED;
 	m->received_at_ms = now_ms();
 	m->platform_ts = strtoll(ts, NULL, 10);
-	http_ingest(ex, m, 1, NULL, ingested, NULL);
+	return SLACK_MESSAGE;
+}
+
+/* Hand a parsed message (moved from *m) to the inbound stream. */
+static void ingest_one(struct http_exchange *ex, struct message *m)
+{
+	struct message *copy = malloc(sizeof *copy);
+	if (!copy) {
+		message_free(m);
+		http_respond_error(ex, 503, "out of memory");
+		return;
+	}
+	*copy = *m;
+	http_ingest(ex, copy, 1, NULL, ingested, NULL);
 }
 
 static void events(void *ctx, struct http_exchange *ex)
@@ -243,20 +260,27 @@ static void events(void *ctx, struct http_exchange *ex)
 		http_respond_error(ex, 400, "malformed JSON");
 		return;
 	}
-	const char *type = jstr(doc, "type");
-	if (strcmp(type, "url_verification") == 0)
+	struct message m;
+	switch (slack_parse_event(doc, &m)) {
+	case SLACK_CHALLENGE:
 		http_respond_json(ex, 200, json_pack("{s:s}", "challenge", jstr(doc, "challenge")));
-	else if (strcmp(type, "event_callback") == 0)
-		event_callback(ex, doc);
-	else
+		break;
+	case SLACK_MESSAGE:
+		ingest_one(ex, &m);
+		break;
+	case SLACK_NOMEM:
+		http_respond_error(ex, 503, "out of memory");
+		break;
+	default:
 		ignore(ex);
+		break;
+	}
 	json_decref(doc);
 }
 
 /* ---- interactivity ---- */
 
-/* The JSON in an application/x-www-form-urlencoded "payload=" body. */
-static json_t *form_payload(const char *body, size_t len)
+json_t *slack_form_payload(const char *body, size_t len)
 {
 	const char *p = body;
 	while (p < body + len) {
@@ -336,8 +360,11 @@ static void refuse(struct http_exchange *ex, const char *user, const char *ticke
 	http_submit(ex, refusal_run, refusal_done, r);
 }
 
-static void block_actions(struct slack *s, struct http_exchange *ex, json_t *doc)
+enum slack_parsed slack_parse_block_actions(json_t *doc, struct message *m)
 {
+	memset(m, 0, sizeof *m);
+	if (strcmp(jstr(doc, "type"), "block_actions") != 0)
+		return SLACK_IGNORE;
 	json_t *action = json_array_get(json_object_get(doc, "actions"), 0);
 	json_t *msg = json_object_get(doc, "message"), *container = json_object_get(doc, "container");
 	const char *action_id = jstr(action, "action_id"), *value = jstr(action, "value");
@@ -348,38 +375,20 @@ static void block_actions(struct slack *s, struct http_exchange *ex, json_t *doc
 	const char *thread = jstr(msg, "thread_ts");
 	if (!thread[0])
 		thread = jstr(container, "thread_ts");
-	if (!ok_id(user) || !ok_id(channel) || !ok_ts(msg_ts) || !ok_ts(action_ts)) {
-		ignore(ex);
-		return;
-	}
+	if (!ok_id(user) || !ok_id(channel) || !ok_ts(msg_ts) || !ok_ts(action_ts))
+		return SLACK_IGNORE;
 	int review = strncmp(action_id, "review_", 7) == 0;
-	if (!review && strcmp(action_id, "confirm_yes") != 0 && strcmp(action_id, "confirm_no") != 0) {
-		ignore(ex);
-		return;
-	}
-	if (review && (!value[0] || strlen(value) > 40)) {
-		ignore(ex);
-		return;
-	}
+	if (!review && strcmp(action_id, "confirm_yes") != 0 && strcmp(action_id, "confirm_no") != 0)
+		return SLACK_IGNORE;
+	if (review && (!value[0] || strlen(value) > 40 ||
+		       strlen(action_id) + 1 + strlen(value) >= sizeof m->payload))
+		return SLACK_IGNORE; /* the payload carries "action_id:ticket" whole, or nothing */
 	json_t *route_j = json_pack("{s:s, s:s, s:s}", "channel", channel, "ts", msg_ts, "response_url",
 				    jstr(doc, "response_url"));
 	char *route = route_j ? json_dumps(route_j, JSON_COMPACT) : NULL;
 	json_decref(route_j);
-	if (!route) {
-		http_respond_error(ex, 503, "out of memory");
-		return;
-	}
-	if (review && !is_reviewer(s, user)) {
-		refuse(ex, user, value, route);
-		free(route);
-		return;
-	}
-	struct message *m = calloc(1, sizeof *m);
-	if (!m) {
-		free(route);
-		http_respond_error(ex, 503, "out of memory");
-		return;
-	}
+	if (!route)
+		return SLACK_NOMEM;
 	snprintf(m->channel, sizeof m->channel, "slack");
 	snprintf(m->channel_user_id, sizeof m->channel_user_id, "%s", user);
 	snprintf(m->message_id, sizeof m->message_id, "action:%s:%s:%s", channel, action_ts, user);
@@ -389,14 +398,14 @@ static void block_actions(struct slack *s, struct http_exchange *ex, json_t *doc
 		snprintf(m->payload, sizeof m->payload, "%s:%s", action_id, value);
 		snprintf(m->conversation_id, sizeof m->conversation_id, "review:%s", value);
 		m->route = route;
-	} else {
-		/* the customer's own thread (or DM) */
-		snprintf(m->payload, sizeof m->payload, "%s", action_id);
-		conversation_of(m, ok_id(team) ? team : "T", channel, thread[0] ? thread : msg_ts,
-				channel[0] == 'D');
-		free(route);
+		return SLACK_REVIEW;
 	}
-	http_ingest(ex, m, 1, NULL, ingested, NULL);
+	/* the customer's own thread (or DM) */
+	snprintf(m->payload, sizeof m->payload, "%s", action_id);
+	conversation_of(m, ok_id(team) ? team : "T", channel, thread[0] ? thread : msg_ts,
+			channel[0] == 'D');
+	free(route);
+	return SLACK_MESSAGE;
 }
 
 static void interactivity(void *ctx, struct http_exchange *ex)
@@ -408,16 +417,33 @@ static void interactivity(void *ctx, struct http_exchange *ex)
 		http_respond_error(ex, 401, "bad or stale Slack signature");
 		return;
 	}
-	json_t *doc = form_payload(body, len);
+	json_t *doc = slack_form_payload(body, len);
 	if (!json_is_object(doc)) {
 		json_decref(doc);
 		http_respond_error(ex, 400, "expected a form body with payload=<JSON>");
 		return;
 	}
-	if (strcmp(jstr(doc, "type"), "block_actions") == 0)
-		block_actions(s, ex, doc);
-	else
+	struct message m;
+	switch (slack_parse_block_actions(doc, &m)) {
+	case SLACK_REVIEW:
+		if (!is_reviewer(s, m.channel_user_id)) {
+			/* the ticket is the button's value: conversation "review:<value>" */
+			refuse(ex, m.channel_user_id, m.conversation_id + strlen("review:"), m.route);
+			message_free(&m);
+			break;
+		}
+		ingest_one(ex, &m);
+		break;
+	case SLACK_MESSAGE:
+		ingest_one(ex, &m);
+		break;
+	case SLACK_NOMEM:
+		http_respond_error(ex, 503, "out of memory");
+		break;
+	default:
 		ignore(ex);
+		break;
+	}
 	json_decref(doc);
 }
 

@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "gateway/bus.h"
+#include "gateway/iplimit.h"
 
 #define TEST_REPLY_TTL_S 3600
 
@@ -128,63 +129,50 @@ static const struct { const char *name; int required; size_t max; } fields[] = {
 	{ "button", 0, MODEL_BUTTON_ID_LEN - 1 }, { "message_id", 0, 128 },
 };
 
-static void post_message(void *ctx, struct http_exchange *ex)
+enum rd_err testchan_parse(const char *body, size_t len, struct message *m, char *reason,
+			   size_t reasonlen)
 {
-	struct testchan *tc = ctx;
-	char reason[200], rkey[MODEL_ID_LEN + 32];
 	json_error_t jerr;
-	size_t len;
-	const char *body = http_body(ex, &len);
-
-	if (!testchan_authorized(tc->cfg, ex)) {
-		http_respond_error(ex, 401, "missing or wrong bearer key");
-		return;
-	}
+	memset(m, 0, sizeof *m);
 	json_t *o = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!json_is_object(o)) {
-		snprintf(reason, sizeof reason, o ? "body must be a JSON object"
-						  : "malformed JSON at line %d column %d: %s",
-			 jerr.line, jerr.column, jerr.text);
+		if (o)
+			snprintf(reason, reasonlen, "body must be a JSON object");
+		else
+			snprintf(reason, reasonlen, "malformed JSON at line %d column %d: %s", jerr.line,
+				 jerr.column, jerr.text);
 		json_decref(o);
-		http_respond_error(ex, 400, reason);
-		return;
+		return RD_EPROTO;
 	}
 	const char *v[RD_ARRAY_LEN(fields)] = { 0 };
 	for (size_t i = 0; i < RD_ARRAY_LEN(fields); i++) {
 		json_t *f = json_object_get(o, fields[i].name);
 		if (!f || json_is_null(f)) {
 			if (fields[i].required) {
-				snprintf(reason, sizeof reason, "%s is required", fields[i].name);
+				snprintf(reason, reasonlen, "%s is required", fields[i].name);
 				goto bad;
 			}
 			continue;
 		}
 		if (!json_is_string(f) || json_string_length(f) == 0 ||
 		    json_string_length(f) > fields[i].max || strlen(json_string_value(f)) != json_string_length(f)) {
-			snprintf(reason, sizeof reason, "%s: expected a non-empty string of at most %zu bytes",
+			snprintf(reason, reasonlen, "%s: expected a non-empty string of at most %zu bytes",
 				 fields[i].name, fields[i].max);
 			goto bad;
 		}
 		v[i] = json_string_value(f);
 	}
 	if (!v[1] && !v[3]) {
-		snprintf(reason, sizeof reason, "text is required (or button, to answer buttons)");
+		snprintf(reason, reasonlen, "text is required (or button, to answer buttons)");
 		goto bad;
 	}
 	if (strchr(v[0], '\n') || (v[4] && strchr(v[4], '\n'))) {
-		snprintf(reason, sizeof reason, "user and message_id must be one line");
+		snprintf(reason, reasonlen, "user and message_id must be one line");
 		goto bad;
 	}
-
-	struct message *m = calloc(1, sizeof *m);
-	struct pending_msg *pm = calloc(1, sizeof *pm);
-	if (!m || !pm || (v[1] && !(m->text = strdup(v[1])))) {
-		free(m ? m->text : NULL);
-		free(m);
-		free(pm);
+	if (v[1] && !(m->text = strdup(v[1]))) {
 		json_decref(o);
-		http_respond_error(ex, 503, "out of memory");
-		return;
+		return RD_ENOMEM;
 	}
 	snprintf(m->channel, sizeof m->channel, "test");
 	model_strlcpy(m->channel_user_id, v[0], sizeof m->channel_user_id);
@@ -205,7 +193,56 @@ static void post_message(void *ctx, struct http_exchange *ex)
 	m->received_at_ms = now_ms();
 	m->is_test = 1;
 	json_decref(o);
+	return RD_OK;
+bad:
+	json_decref(o);
+	return RD_EPROTO;
+}
 
+/* Per address ([limits] ip_requests_per_minute, gateway/iplimit.h), before
+ * the key is even checked: 429 with Retry-After and a polite reason. */
+static int over_ip_budget(struct testchan *tc, struct http_exchange *ex)
+{
+	char addr[IPLIMIT_ADDR_LEN], reason[160], secs[16];
+	if (tc->cfg->limits.ip_requests_per_minute <= 0)
+		return 0; /* off: not even the getpeername() */
+	http_peer(ex, addr, sizeof addr);
+	int wait = iplimit_hit(IPLIMIT_TEST, addr, tc->cfg->limits.ip_requests_per_minute, mono_ms());
+	if (!wait)
+		return 0;
+	snprintf(secs, sizeof secs, "%d", wait);
+	snprintf(reason, sizeof reason, "too many requests from your address: please wait %d s "
+		 "and send it again", wait);
+	http_set_header(ex, "retry-after", secs);
+	http_respond_error(ex, 429, reason);
+	return 1;
+}
+
+static void post_message(void *ctx, struct http_exchange *ex)
+{
+	struct testchan *tc = ctx;
+	char reason[200], rkey[MODEL_ID_LEN + 32];
+	size_t len;
+	const char *body = http_body(ex, &len);
+
+	if (over_ip_budget(tc, ex))
+		return;
+	if (!testchan_authorized(tc->cfg, ex)) {
+		http_respond_error(ex, 401, "missing or wrong bearer key");
+		return;
+	}
+	struct message *m = calloc(1, sizeof *m);
+	struct pending_msg *pm = calloc(1, sizeof *pm);
+	enum rd_err err = m && pm ? testchan_parse(body, len, m, reason, sizeof reason) : RD_ENOMEM;
+	if (err) {
+		free(m);
+		free(pm);
+		if (err == RD_EPROTO)
+			http_respond_error(ex, 400, reason);
+		else
+			http_respond_error(ex, 503, "out of memory");
+		return;
+	}
 	pm->timeout_ms = tc->cfg->test_channel.reply_timeout_ms;
 	memcpy(pm->conversation_id, m->conversation_id, sizeof pm->conversation_id);
 	memcpy(pm->message_id, m->message_id, sizeof pm->message_id);
@@ -214,10 +251,6 @@ static void post_message(void *ctx, struct http_exchange *ex)
 	http_await_register(ex, await_key); /* before the agent can possibly answer */
 	reply_key(rkey, sizeof rkey, m->message_id);
 	http_ingest(ex, m, 1, rkey, on_ingested, pm);
-	return;
-bad:
-	json_decref(o);
-	http_respond_error(ex, 400, reason);
 }
 
 static size_t tc_routes(void *ctx, struct http_route *out, size_t max)

@@ -20,15 +20,15 @@
 #include <jansson.h>
 #include <libwebsockets.h>
 
-#include "channels/channel.h"
+#include "channels/webchat_int.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "gateway/bus.h"
 #include "gateway/io.h"
+#include "gateway/iplimit.h"
 #include "gateway/routes.h"
 
 #define WC_PROTOCOL "redress.webchat.v1"
-#define WC_TOKEN_HEX 32          /* 128 bits */
 #define WC_PUB_HEX 16
 #define WC_MAX_ASSET (512u << 10)
 #define WC_SESSION_BUCKETS 256
@@ -62,6 +62,8 @@ struct wc_conn {
 	struct frame *txq, *txq_tail;
 	size_t queued;
 	struct wc_conn *next;        /* session table chain */
+	char addr[IPLIMIT_ADDR_LEN]; /* the peer's IP address, for [limits] ip_requests_per_minute */
+	int closing;                 /* close once the queued frames are written */
 };
 
 struct wc_pss {
@@ -258,61 +260,111 @@ static void ingest_done(struct io_job *job)
 	free(j);
 }
 
-/* Messages per minute, per session (not per socket: reconnecting does not
- * start a fresh minute). A small table in this process; a slot idle for a
- * minute is reused. */
-#define WC_RATE_SLOTS 4096
-static struct { char pub[WC_PUB_HEX + 1]; int64_t window_ms; int count; } rates[WC_RATE_SLOTS];
-
-static int rate_ok(struct wc_conn *c)
+/* One more connect or store-bound frame from c's address within [limits]
+ * ip_requests_per_minute (gateway/iplimit.h)? Otherwise c gets a
+ * "rate_limited" error frame the widget shows; with close_after the socket
+ * is closed once it is written (the widget reconnects with backoff). A
+ * customer's own budget is counted by the agent (agent/limits.h). */
+static int ip_ok(struct wc_conn *c, int close_after)
 {
-	int64_t now = mono_ms();
-	unsigned h = bucket(c->pub) * 16u;
-	int slot = -1, free_slot = -1;
-	for (unsigned i = 0; i < 16 && slot < 0; i++) { /* a few probes from the session's hash */
-		unsigned k = (h + i) % WC_RATE_SLOTS;
-		if (strcmp(rates[k].pub, c->pub) == 0)
-			slot = (int)k;
-		else if (free_slot < 0 && (!rates[k].pub[0] || now - rates[k].window_ms >= 60000))
-			free_slot = (int)k;
+	int wait = iplimit_hit(IPLIMIT_WEBCHAT, c->addr, the_wc->cfg->limits.ip_requests_per_minute,
+			       mono_ms());
+	if (!wait)
+		return 1;
+	char reason[128];
+	snprintf(reason, sizeof reason, "too many messages from your network: please wait %d s and "
+		 "try again", wait);
+	send_error(c, "rate_limited", reason);
+	if (close_after)
+		c->closing = 1;
+	return 0;
+}
+
+void webchat_parse_frame(json_t *o, struct wc_frame *f)
+{
+	const char *type = json_string_value(json_object_get(o, "type"));
+	memset(f, 0, sizeof *f);
+	if (!type) {
+		f->reason = "every frame needs a type";
+		return;
 	}
-	if (slot < 0) {
-		if (free_slot < 0)
-			free_slot = (int)(h % WC_RATE_SLOTS); /* all busy: share the first */
-		slot = free_slot;
-		memcpy(rates[slot].pub, c->pub, sizeof rates[slot].pub);
-		rates[slot].window_ms = now;
-		rates[slot].count = 0;
+	if (strcmp(type, "hello") == 0) {
+		const char *tok = json_string_value(json_object_get(o, "session"));
+		const char *loc = json_string_value(json_object_get(o, "locale"));
+		f->type = WC_FRAME_HELLO;
+		if (tok && is_hex(tok, WC_TOKEN_HEX))
+			memcpy(f->session, tok, WC_TOKEN_HEX + 1);
+		if (loc && strlen(loc) < sizeof f->locale && strspn(loc, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_") == strlen(loc))
+			snprintf(f->locale, sizeof f->locale, "%s", loc);
+		return;
 	}
-	if (now - rates[slot].window_ms >= 60000) {
-		rates[slot].window_ms = now;
-		rates[slot].count = 0;
+	if (strcmp(type, "typing") == 0) {
+		f->type = WC_FRAME_TYPING;
+		return;
 	}
-	return ++rates[slot].count <= the_wc->cfg->webchat.max_messages_per_minute;
+	if (strcmp(type, "message") != 0 && strcmp(type, "button") != 0) {
+		f->reason = "unknown frame type";
+		return;
+	}
+	int is_button = strcmp(type, "button") == 0;
+	f->type = is_button ? WC_FRAME_BUTTON : WC_FRAME_MESSAGE;
+	f->id = json_string_value(json_object_get(o, "id"));
+	f->text = json_string_value(json_object_get(o, "text"));
+	f->button = json_string_value(json_object_get(o, "button"));
+	if (!f->id || !f->id[0] || strlen(f->id) > 64 ||
+	    (is_button ? !f->button || !f->button[0] || strlen(f->button) >= MODEL_BUTTON_ID_LEN
+		       : !f->text || !f->text[0]))
+		f->reason = is_button ? "a button needs id and button" : "a message needs id and text";
+}
+
+enum rd_err webchat_frame_message(const struct wc_frame *f, const char *pub, const char *locale,
+				  struct message *m)
+{
+	int is_button = f->type == WC_FRAME_BUTTON;
+	memset(m, 0, sizeof *m);
+	if ((f->type != WC_FRAME_MESSAGE && !is_button) || f->reason)
+		return RD_EINVAL;
+	if (!is_button) {
+		size_t n = strlen(f->text);
+		if (n > MODEL_MAX_TEXT)
+			n = MODEL_MAX_TEXT;
+		if (!(m->text = malloc(n + 1)))
+			return RD_ENOMEM;
+		model_strlcpy(m->text, f->text, n + 1); /* cut at a UTF-8 boundary */
+	}
+	snprintf(m->channel, sizeof m->channel, "webchat");
+	snprintf(m->channel_user_id, sizeof m->channel_user_id, "%s", pub);
+	snprintf(m->conversation_id, sizeof m->conversation_id, "webchat:%s", pub);
+	snprintf(m->message_id, sizeof m->message_id, "%s:%s", pub, f->id); /* resends dedupe */
+	snprintf(m->locale, sizeof m->locale, "%s", locale);
+	m->kind = is_button ? MSG_BUTTON : MSG_TEXT;
+	if (is_button)
+		snprintf(m->payload, sizeof m->payload, "%s", f->button);
+	m->received_at_ms = now_ms();
+	return RD_OK;
 }
 
 static void on_message(struct wc_conn *c, json_t *o)
 {
-	const char *type = json_string_value(json_object_get(o, "type"));
-	const char *id = json_string_value(json_object_get(o, "id"));
-	if (!type) {
-		send_error(c, "bad_frame", "every frame needs a type");
+	struct wc_frame f;
+	webchat_parse_frame(o, &f);
+	if (f.type == WC_FRAME_BAD) {
+		send_error(c, "bad_frame", f.reason);
 		return;
 	}
-	if (strcmp(type, "hello") == 0) {
+	if (f.type == WC_FRAME_HELLO) {
 		if (c->pub[0] || c->pending) {
 			send_error(c, "bad_frame", "hello was already said");
 			return;
 		}
+		if (!ip_ok(c, 1))
+			return;
 		struct hello_job *h = calloc(1, sizeof *h);
 		if (!h)
 			return;
-		const char *tok = json_string_value(json_object_get(o, "session"));
-		const char *loc = json_string_value(json_object_get(o, "locale"));
-		if (tok && is_hex(tok, WC_TOKEN_HEX))
-			memcpy(h->token, tok, WC_TOKEN_HEX + 1);
-		if (loc && strlen(loc) < sizeof c->locale && strspn(loc, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_") == strlen(loc))
-			snprintf(c->locale, sizeof c->locale, "%s", loc);
+		memcpy(h->token, f.session, sizeof h->token);
+		if (f.locale[0])
+			memcpy(c->locale, f.locale, sizeof c->locale);
 		h->conn = c;
 		h->ttl_s = the_wc->cfg->webchat.session_ttl_days * 86400;
 		h->job.kind = IO_CALL;
@@ -323,45 +375,26 @@ static void on_message(struct wc_conn *c, json_t *o)
 		io_submit(&h->job);
 		return;
 	}
-	if (strcmp(type, "typing") == 0)
+	if (f.type == WC_FRAME_TYPING)
 		return;
-	if (strcmp(type, "message") != 0 && strcmp(type, "button") != 0) {
-		send_error(c, "bad_frame", "unknown frame type");
-		return;
-	}
 	if (!c->pub[0]) {
 		send_error(c, "no_hello", "say hello first");
 		return;
 	}
-	const char *text = json_string_value(json_object_get(o, "text"));
-	const char *button = json_string_value(json_object_get(o, "button"));
-	int is_button = strcmp(type, "button") == 0;
-	if (!id || !id[0] || strlen(id) > 64 || (is_button ? !button || !button[0] || strlen(button) >= MODEL_BUTTON_ID_LEN
-						       : !text || !text[0])) {
-		send_error(c, "bad_frame", is_button ? "a button needs id and button" : "a message needs id and text");
+	if (f.reason) {
+		send_error(c, "bad_frame", f.reason);
 		return;
 	}
-	if (!rate_ok(c)) {
-		send_error(c, "rate_limited", "too many messages: wait a minute");
+	if (!ip_ok(c, 0))
 		return;
-	}
 	struct ingest_job *j = calloc(1, sizeof *j);
 	struct message *m = calloc(1, sizeof *m);
-	if (!j || !m || (!is_button && !(m->text = strndup(text, MODEL_MAX_TEXT)))) {
+	if (!j || !m || webchat_frame_message(&f, c->pub, c->locale, m) != RD_OK) {
 		free(j);
 		free(m);
 		return;
 	}
-	snprintf(m->channel, sizeof m->channel, "webchat");
-	snprintf(m->channel_user_id, sizeof m->channel_user_id, "%s", c->pub);
-	snprintf(m->conversation_id, sizeof m->conversation_id, "webchat:%s", c->pub);
-	snprintf(m->message_id, sizeof m->message_id, "%s:%s", c->pub, id); /* resends dedupe */
-	snprintf(m->locale, sizeof m->locale, "%s", c->locale);
-	m->kind = is_button ? MSG_BUTTON : MSG_TEXT;
-	if (is_button)
-		snprintf(m->payload, sizeof m->payload, "%s", button);
-	m->received_at_ms = now_ms();
-	snprintf(j->id, sizeof j->id, "%s", id);
+	snprintf(j->id, sizeof j->id, "%s", f.id);
 	j->conn = c;
 	j->job.kind = IO_INGEST;
 	j->job.msgs = m;
@@ -418,11 +451,15 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		if (!pss->conn)
 			return -1;
 		pss->conn->wsi = wsi;
+		lws_get_peer_simple(wsi, pss->conn->addr, sizeof pss->conn->addr);
+		ip_ok(pss->conn, 1); /* over: an error frame, then the socket closes */
 		return 0;
 	case LWS_CALLBACK_RECEIVE: {
 		size_t cap = (size_t)the_wc->cfg->webchat.max_message_bytes;
 		if (!c)
 			return -1;
+		if (c->closing)
+			return 0; /* refused: nothing more is read */
 		if (!c->rx_toobig && c->rx_len + len > cap) {
 			c->rx_toobig = 1;
 		} else if (!c->rx_toobig && len) {
@@ -453,7 +490,15 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		return 0;
 	}
 	case LWS_CALLBACK_SERVER_WRITEABLE: {
-		if (!c || !c->txq)
+		if (!c)
+			return 0;
+		if (!c->txq && c->closing) {
+			static const char why[] = "try again later";
+			lws_close_reason(wsi, (enum lws_close_status)1013, (unsigned char *)why,
+					 sizeof why - 1); /* RFC 6455 1013: Try Again Later */
+			return -1;
+		}
+		if (!c->txq)
 			return 0;
 		struct frame *f = c->txq;
 		c->txq = f->next;
@@ -464,7 +509,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		free(f);
 		if (w < 0)
 			return -1;
-		if (c->txq)
+		if (c->txq || c->closing)
 			lws_callback_on_writable(wsi);
 		return 0;
 	}
@@ -482,8 +527,15 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 	}
 }
 
+/* rx_buffer_size: lws gives every socket a receive buffer this big for its
+ * whole life, so it is what an idle session costs; frames larger than it
+ * arrive in pieces (RECEIVE accumulates them, up to max_message_bytes).
+ * tx_packet_size: a frame we send goes out in one write up to this size. */
+#define WC_RX_BUFFER 512
+#define WC_TX_PACKET 4096
+
 const struct lws_protocols webchat_protocol = {
-	WC_PROTOCOL, ws_callback, sizeof(struct wc_pss), 4096, 0, NULL, 0,
+	WC_PROTOCOL, ws_callback, sizeof(struct wc_pss), WC_RX_BUFFER, 0, NULL, WC_TX_PACKET,
 };
 
 void webchat_deliver(const char *key, const char *payload, size_t len)

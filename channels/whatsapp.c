@@ -92,21 +92,28 @@ static void handshake(void *ctx, struct http_exchange *ex)
 	http_respond(ex, 200, "text/plain", challenge, strlen(challenge));
 }
 
+int wa_signature_ok(const char *secret, const char *header, const char *body, size_t len)
+{
+	char hex[64], want[65];
+	if (strlen(header) != 7 + 64 || strncmp(header, "sha256=", 7) != 0)
+		return 0;
+	for (int i = 0; i < 64; i++) {
+		char c = header[7 + i];
+		hex[i] = (c >= 'A' && c <= 'F') ? (char)(c - 'A' + 'a') : c;
+	}
+	hmac_sha256_hex(secret, strlen(secret), body, len, want);
+	return ct_equal(hex, 64, want, 64);
+}
+
 /* 1 when the X-Hub-Signature-256 header signs the raw body. */
 static int signature_ok(struct wa *w, struct http_exchange *ex)
 {
-	char hdr[128], want[65];
-	int n = http_header(ex, "x-hub-signature-256", hdr, sizeof hdr);
-	if (n != 7 + 64 || strncmp(hdr, "sha256=", 7) != 0)
-		return 0;
-	for (int i = 7; i < n; i++)
-		if (hdr[i] >= 'A' && hdr[i] <= 'F')
-			hdr[i] = (char)(hdr[i] - 'A' + 'a');
+	char hdr[128];
 	size_t len;
 	const char *body = http_body(ex, &len);
-	const char *secret = w->cfg->whatsapp.app_secret;
-	hmac_sha256_hex(secret, strlen(secret), body, len, want);
-	return ct_equal(hdr + 7, 64, want, 64);
+	if (http_header(ex, "x-hub-signature-256", hdr, sizeof hdr) < 0)
+		return 0;
+	return wa_signature_ok(w->cfg->whatsapp.app_secret, hdr, body, len);
 }
 
 static const char *jstr(json_t *o, const char *key)
@@ -164,8 +171,10 @@ static int normalize(json_t *msg, json_t *contacts, const char *phone_number_id,
 		if (n > MODEL_MAX_TEXT)
 			n = MODEL_MAX_TEXT;
 		m->text = malloc(n + 1);
-		if (!m->text)
+		if (!m->text) {
+			message_free(m);
 			return -1;
+		}
 		model_strlcpy(m->text, text, n + 1);
 	} else if (button && button[0]) {
 		m->kind = MSG_BUTTON;
@@ -176,14 +185,8 @@ static int normalize(json_t *msg, json_t *contacts, const char *phone_number_id,
 	return 0;
 }
 
-struct status_update {
-	char wamid[MODEL_ID_LEN];
-	char status[16];
-	char error_code[16];
-};
-
 struct notification {
-	struct status_update *statuses;
+	struct wa_status *statuses;
 	size_t n_statuses;
 	enum rd_err err;
 };
@@ -196,7 +199,7 @@ static void store_statuses(redisContext *rc, void *arg)
 		return;
 	}
 	for (size_t i = 0; i < nt->n_statuses; i++) {
-		const struct status_update *s = &nt->statuses[i];
+		const struct wa_status *s = &nt->statuses[i];
 		redisAppendCommand(rc, "HSET rd:delivery:%s status %s error_code %s updated_at %lld",
 				   s->wamid, s->status, s->error_code, (long long)now_ms());
 		redisAppendCommand(rc, "EXPIRE rd:delivery:%s %d", s->wamid, WA_DELIVERY_TTL_S);
@@ -247,12 +250,12 @@ static void messages_done(struct http_exchange *ex, const struct ingest_result *
 	notification_free(nt);
 }
 
-static void read_status(json_t *st, struct notification *nt)
+/* One statuses[] item → *s. Returns 0, or -1 when it has no usable id/status. */
+static int read_status(json_t *st, struct wa_status *s)
 {
 	const char *id = jstr(st, "id"), *status = jstr(st, "status");
 	if (!id[0] || strlen(id) >= MODEL_ID_LEN || !status[0] || strlen(status) >= 16)
-		return;
-	struct status_update *s = &nt->statuses[nt->n_statuses++];
+		return -1;
 	memset(s, 0, sizeof *s);
 	snprintf(s->wamid, sizeof s->wamid, "%s", id);
 	snprintf(s->status, sizeof s->status, "%s", status);
@@ -264,41 +267,26 @@ static void read_status(json_t *st, struct notification *nt)
 	if (strcmp(status, "failed") == 0)
 		LOG_W("whatsapp", "delivery_failed", "message %s: Meta error %s (%s)", s->wamid,
 		      s->error_code[0] ? s->error_code : "?", jstr(e0, "title"));
+	return 0;
 }
 
-static void notify(void *ctx, struct http_exchange *ex)
+enum rd_err wa_parse_notification(const char *body, size_t len, const char *default_pnid,
+				  struct message *msgs, size_t *n_msgs, struct wa_status *statuses,
+				  size_t *n_statuses, char *why, size_t whylen)
 {
-	struct wa *w = ctx;
 	json_error_t jerr;
-	size_t len;
-	const char *body = http_body(ex, &len);
-
-	if (!signature_ok(w, ex)) {
-		http_respond_error(ex, 401, "missing or wrong X-Hub-Signature-256");
-		return;
-	}
+	*n_msgs = *n_statuses = 0;
 	json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!json_is_object(doc)) {
-		char reason[200];
-		snprintf(reason, sizeof reason, "malformed JSON at line %d column %d: %s", jerr.line,
-			 jerr.column, jerr.text);
+		if (doc)
+			snprintf(why, whylen, "body must be a JSON object");
+		else
+			snprintf(why, whylen, "malformed JSON at line %d column %d: %s", jerr.line,
+				 jerr.column, jerr.text);
 		json_decref(doc);
-		http_respond_error(ex, 400, doc ? "body must be a JSON object" : reason);
-		return;
+		return RD_EPROTO;
 	}
-	struct message *msgs = calloc(WA_MAX_MESSAGES, sizeof *msgs);
-	struct notification *nt = calloc(1, sizeof *nt);
-	if (nt)
-		nt->statuses = calloc(WA_MAX_MESSAGES, sizeof *nt->statuses);
-	if (!msgs || !nt || !nt->statuses) {
-		free(msgs);
-		if (nt)
-			notification_free(nt);
-		json_decref(doc);
-		http_respond_error(ex, 503, "out of memory");
-		return;
-	}
-	size_t n = 0, ie, ic, im;
+	size_t ie, ic, im;
 	json_t *entry, *change, *msg;
 	json_array_foreach(json_object_get(doc, "entry"), ie, entry) {
 		json_array_foreach(json_object_get(entry, "changes"), ic, change) {
@@ -306,25 +294,67 @@ static void notify(void *ctx, struct http_exchange *ex)
 			const char *pnid = jstr(json_object_get(value, "metadata"), "phone_number_id");
 			json_t *contacts = json_object_get(value, "contacts");
 			json_array_foreach(json_object_get(value, "messages"), im, msg) {
-				if (n == WA_MAX_MESSAGES)
+				if (*n_msgs == WA_MAX_MESSAGES)
 					break;
-				if (normalize(msg, contacts, pnid[0] ? pnid : w->cfg->whatsapp.phone_number_id,
-					      &msgs[n]) == 0)
-					n++;
+				if (normalize(msg, contacts, pnid[0] ? pnid : default_pnid, &msgs[*n_msgs]) == 0)
+					(*n_msgs)++;
 				else
 					LOG_W("whatsapp", "bad_message", "a message without from/id was skipped");
 			}
 			json_array_foreach(json_object_get(value, "statuses"), im, msg)
-				if (nt->n_statuses < WA_MAX_MESSAGES)
-					read_status(msg, nt);
+				if (*n_statuses < WA_MAX_MESSAGES && read_status(msg, &statuses[*n_statuses]) == 0)
+					(*n_statuses)++;
 		}
 	}
 	json_decref(doc);
+	return RD_OK;
+}
+
+static void notify(void *ctx, struct http_exchange *ex)
+{
+	struct wa *w = ctx;
+	char reason[200];
+	size_t len, n;
+	const char *body = http_body(ex, &len);
+
+	if (!signature_ok(w, ex)) {
+		http_respond_error(ex, 401, "missing or wrong X-Hub-Signature-256");
+		return;
+	}
+	/* Parsed into scratch slots, then moved into arrays of the size used:
+	 * zeroing WA_MAX_MESSAGES slots (~300 KB) for every notification was
+	 * half the service thread's instructions (bench/NOTES.md). The service
+	 * thread is the only caller, so static scratch is safe. */
+	static struct message scratch_msgs[WA_MAX_MESSAGES];
+	static struct wa_status scratch_st[WA_MAX_MESSAGES];
+	size_t n_st;
+	if (wa_parse_notification(body, len, w->cfg->whatsapp.phone_number_id, scratch_msgs, &n,
+				  scratch_st, &n_st, reason, sizeof reason) != RD_OK) {
+		http_respond_error(ex, 400, reason);
+		return;
+	}
+	struct message *msgs = n ? malloc(n * sizeof *msgs) : NULL;
+	struct notification *nt = calloc(1, sizeof *nt);
+	if (nt && n_st)
+		nt->statuses = malloc(n_st * sizeof *nt->statuses);
+	if ((n && !msgs) || !nt || (n_st && !nt->statuses)) {
+		for (size_t i = 0; i < n; i++)
+			message_free(&scratch_msgs[i]);
+		free(msgs);
+		if (nt)
+			notification_free(nt);
+		http_respond_error(ex, 503, "out of memory");
+		return;
+	}
+	if (n) /* ownership of each message's text and route moves with it */
+		memcpy(msgs, scratch_msgs, n * sizeof *msgs);
+	if (n_st)
+		memcpy(nt->statuses, scratch_st, n_st * sizeof *nt->statuses);
+	nt->n_statuses = n_st;
 	if (n) {
 		http_ingest(ex, msgs, n, NULL, messages_done, nt);
 		return;
 	}
-	free(msgs);
 	if (nt->n_statuses) {
 		http_submit(ex, store_statuses, statuses_done, nt);
 		return;

@@ -122,8 +122,13 @@ static void free_handle(void *h)
 	curl_easy_cleanup(h);
 }
 
+/* libcurl's global init (and with it OpenSSL's, ~2 MB of touched pages)
+ * waits for the first outbound request: an idle gateway never pays it.
+ * pthread_once makes it safe from any thread (curl >= 7.84 is thread-safe
+ * here too). */
 static void make_key(void)
 {
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 	pthread_key_create(&handle_key, free_handle);
 }
 

@@ -225,8 +225,17 @@ static size_t pan_run(const char *s, size_t len, size_t i, char *out, size_t *o,
 char *redact_text(const char *text, int *n_redacted)
 {
 	const char *s = text ? text : "";
-	size_t len = strlen(s), i = 0, o = 0;
+	size_t len = strlen(s), i = 0, o = 0, digits = 0;
 	int n = 0;
+
+	/* fast path: both kinds need at least CVV_MIN digits */
+	for (size_t k = 0; k < len && digits < CVV_MIN; k++)
+		digits += is_digit(s[k]);
+	if (digits < CVV_MIN) {
+		if (n_redacted)
+			*n_redacted = 0;
+		return strdup(s);
+	}
 	/* a PAN never grows (13+ digits → 10 bytes); a code grows by at most
 	 * MARK_LEN - 3, and each takes at least 6 bytes ("cvv123") */
 	char *out = malloc(len + (len / 6 + 1) * MARK_LEN + 1);
@@ -235,7 +244,9 @@ char *redact_text(const char *text, int *n_redacted)
 		return NULL;
 	while (i < len) {
 		size_t d0, d1;
-		if (!is_digit(s[i]) && word_start(s, i) && cvv_at(s, len, i, &d0, &d1)) {
+		/* every keyword starts with c or s (folded) */
+		char c0 = (char)(s[i] | 0x20);
+		if ((c0 == 'c' || c0 == 's') && word_start(s, i) && cvv_at(s, len, i, &d0, &d1)) {
 			memcpy(out + o, s + i, d0 - i);
 			o += d0 - i;
 			memcpy(out + o, REDACT_MARK, MARK_LEN);

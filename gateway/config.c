@@ -527,7 +527,8 @@ static int cross_check(struct load_state *st)
 	return st->err[0] ? -1 : 0;
 }
 
-enum rd_err config_load(const char *path, struct config *cfg, char *err, size_t errlen)
+enum rd_err config_load_stream(FILE *f, const char *path, struct config *cfg, char *err,
+			       size_t errlen)
 {
 	struct load_state state, *st = &state;
 	enum rd_err rc = RD_ECONFIG;
@@ -538,11 +539,7 @@ enum rd_err config_load(const char *path, struct config *cfg, char *err, size_t 
 	snprintf(cfg->path, sizeof cfg->path, "%s", path);
 	st->cfg = cfg;
 	st->path = path;
-	st->f = fopen(path, "r");
-	if (!st->f) {
-		fail(st, 0, "cannot open: %s", strerror(errno));
-		goto out;
-	}
+	st->f = f;
 	ret = ini_parse_stream(read_line, st, on_pair, st);
 	if (st->read_errno || ret == -2) { /* -2: inih could not allocate */
 		st->err[0] = '\0';
@@ -561,9 +558,23 @@ enum rd_err config_load(const char *path, struct config *cfg, char *err, size_t 
 out:
 	if (rc != RD_OK && err && errlen)
 		snprintf(err, errlen, "%s", st->err);
-	if (st->f)
-		fclose(st->f);
 	free(st->buf);
+	return rc;
+}
+
+enum rd_err config_load(const char *path, struct config *cfg, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		int e = errno;
+		config_defaults(cfg);
+		snprintf(cfg->path, sizeof cfg->path, "%s", path);
+		if (err && errlen)
+			snprintf(err, errlen, "%s: cannot open: %s", path, strerror(e));
+		return RD_ECONFIG;
+	}
+	enum rd_err rc = config_load_stream(f, path, cfg, err, errlen);
+	fclose(f);
 	return rc;
 }
 

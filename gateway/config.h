@@ -48,6 +48,8 @@ struct config {
 	struct {
 		char enabled[CONFIG_MAX_LIST][32];/* providers that may execute refunds (sandbox) */
 		size_t n_enabled;
+		int max_attempts;                 /* deliveries of a turn whose rail outcome stays
+		                                     unknown (5xx, timeout) before a person takes it (5) */
 	} rails;
 	struct {
 		char dir[256];                    /* (templates) */
@@ -117,10 +119,14 @@ struct config {
 		char allowed_origins[CONFIG_MAX_LIST][128]; /* besides [site] public_url; "*" = any */
 		size_t n_allowed_origins;
 		int max_message_bytes;            /* a frame's size cap (4096) */
-		int max_messages_per_minute;      /* per session (30) */
 		int session_ttl_days;             /* idle sessions are forgotten (30) */
 		char assets_dir[256];             /* widget.js and index.html (channels/webchat) */
 	} webchat;
+	struct {
+		int customer_messages_per_minute; /* per channel + user, all processes (30); 0: off */
+		int ip_requests_per_minute;       /* per address, web chat and test channel only,
+		                                     per process (600); 0: off */
+	} limits;
 	struct {
 		int ttl_days;                     /* review tickets expire after this (7) */
 		int sweep_interval_s;             /* how often expired tickets are looked for (60) */
@@ -152,6 +158,10 @@ void config_defaults(struct config *cfg);
  * A cross-check error is prefixed by where the value came from: its line,
  * "env REDRESS_X:", or "path:" when it is the default. */
 enum rd_err config_load(const char *path, struct config *cfg, char *err, size_t errlen) RD_WUR;
+/* The same from an open stream f (borrowed, read to its end, not closed);
+ * path names it in errors and in cfg->path. config_load is fopen + this. */
+enum rd_err config_load_stream(FILE *f, const char *path, struct config *cfg, char *err,
+			       size_t errlen) RD_WUR;
 
 /* Print the effective configuration to f as INI, every section and key in
  * table order, each under a comment with its doc and default. Secrets

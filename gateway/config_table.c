@@ -277,6 +277,9 @@ const struct centry config_entries[] = {
 
 	LIST("rails", "enabled", rails.enabled, rails.n_enabled, 1, check_ident, "sandbox",
 	     "rails (payment providers) that may execute refunds"),
+	INT("rails", "max_attempts", rails.max_attempts, 1, 1000, "5",
+	    "deliveries of a refund turn whose rail outcome stays unknown (5xx, timeout) "
+	    "before it goes to a person"),
 
 	STR("rails.stripe", "api_base", stripe.api_base, check_http_url, "https://api.stripe.com",
 	    "Stripe API base URL"),
@@ -448,12 +451,17 @@ const struct centry config_entries[] = {
 	     check_origin, "", "pages that may open the chat, besides [site] public_url (\"*\": any)"),
 	INT("webchat", "max_message_bytes", webchat.max_message_bytes, 256, 1 << 20, "4096",
 	    "largest frame a browser may send, bytes"),
-	INT("webchat", "max_messages_per_minute", webchat.max_messages_per_minute, 1, 10000, "30",
-	    "messages per minute from one chat session"),
 	INT("webchat", "session_ttl_days", webchat.session_ttl_days, 1, 3650, "30",
 	    "a chat session idle this long is forgotten"),
 	STR("webchat", "assets_dir", webchat.assets_dir, check_nonempty, "channels/webchat",
 	    "directory of widget.js and index.html"),
+
+	INT("limits", "customer_messages_per_minute", limits.customer_messages_per_minute, 0, 100000,
+	    "30", "messages one customer (channel + user) may send a minute; more are kept, not "
+	    "acted on, and answered once politely; 0: no limit"),
+	INT("limits", "ip_requests_per_minute", limits.ip_requests_per_minute, 0, 10000000, "600",
+	    "requests a minute from one address to the web chat and the test channel (never "
+	    "the platform webhooks); 0: no limit"),
 
 	INT("review", "ttl_days", review.ttl_days, 1, 365, "7",
 	    "review tickets expire after this many days; the customer is told"),

@@ -45,6 +45,10 @@ int http_header(struct http_exchange *ex, const char *name, char *buf, size_t n)
 /* Copy URL query argument `name` ("hub.mode") into buf (URL-decoded by
  * lws). Returns its length or -1. */
 int http_query(struct http_exchange *ex, const char *name, char *buf, size_t n);
+/* The client's IP address as text ("127.0.0.1", "::1") into buf[n] (the TCP
+ * peer: behind a proxy, the proxy). Returns its length, or -1 when the
+ * connection is gone or it does not fit (buf is then ""). */
+int http_peer(struct http_exchange *ex, char *buf, size_t n);
 
 /* ---- response (exactly once per exchange) ---- */
 /* Copies body. ctype like "application/json". */

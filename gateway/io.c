@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/redact.h"
 #include "common/util.h"
 #include "gateway/gateway.h"
 #include "gateway/metrics.h"
@@ -32,11 +33,31 @@ static pthread_t thread;
 static atomic_int running, busy;
 static char ingest_sha[41];
 
+/* The message as it is stored: its JSON with card numbers and verification
+ * codes in the text replaced (common/redact.h). Every channel's message
+ * enters through here (http_ingest, the web chat's ingest jobs,
+ * io_ingest_direct), so nothing downstream — the inbound stream, the
+ * transcript, tickets, logs, Slack, the LLM — ever sees them. The system's
+ * own messages (a rail's news: JSON with ids such as a Pix e2eid, whose 20
+ * digits must stay as they are) are no customer's words and are kept as
+ * they are. Caller frees; NULL on ENOMEM (then nothing is stored). */
+static char *stored_json(const struct message *m)
+{
+	struct message red = *m; /* shallow: only text is replaced */
+	if (m->text && strcmp(m->channel, "system") != 0 &&
+	    !(red.text = redact_text(m->text, NULL)))
+		return NULL;
+	char *json = message_to_json(&red);
+	if (red.text != m->text)
+		free(red.text);
+	return json;
+}
+
 enum rd_err io_ingest_direct(redisContext *rc, const struct message *m)
 {
 	char dkey[MODEL_CHANNEL_LEN + MODEL_ID_LEN + 16];
 	snprintf(dkey, sizeof dkey, "rd:dedupe:%s:%s", m->channel, m->message_id);
-	char *json = message_to_json(m);
+	char *json = stored_json(m);
 	if (!json)
 		return RD_ENOMEM;
 	redisReply *r = redisCommand(rc, "EVAL %s 3 %s %s %s %d %s", ingest_lua, dkey, KEY_INBOUND, "",
@@ -54,14 +75,40 @@ enum rd_err io_ingest_direct(redisContext *rc, const struct message *m)
 	return err;
 }
 
+/* Group commit: what the service thread submits during one lws_service()
+ * pass is kept here and handed over by io_flush() when the pass ends — one
+ * lock and one wake-up for the pass, and the store thread sees the whole
+ * pass at once (one pipelined round trip), instead of a lock, a futex wake
+ * and often a round trip per request (bench/NOTES.md). Service thread only. */
+static pthread_t service_thread;
+static struct qnode *pass_head, *pass_tail;
+static size_t pass_len;
+
 void io_submit(struct io_job *job)
 {
+	if (pthread_equal(pthread_self(), service_thread)) {
+		job->node.next = NULL;
+		if (pass_tail)
+			pass_tail->next = &job->node;
+		else
+			pass_head = &job->node;
+		pass_tail = &job->node;
+		pass_len++;
+		return;
+	}
 	queue_push(&todo, &job->node);
+}
+
+void io_flush(void)
+{
+	queue_push_list(&todo, pass_head, pass_tail, pass_len);
+	pass_head = pass_tail = NULL;
+	pass_len = 0;
 }
 
 size_t io_pending(void)
 {
-	return queue_len(&todo) + queue_len(&done_q) + (size_t)atomic_load(&busy);
+	return pass_len + queue_len(&todo) + queue_len(&done_q) + (size_t)atomic_load(&busy);
 }
 
 void io_job_clear(struct io_job *job)
@@ -115,7 +162,7 @@ static void append_ingest(redisContext *rc, struct io_job *job, size_t i, char *
 	snprintf(dkey, sizeof dkey, "rd:dedupe:%s:%s", m->channel, m->message_id);
 	snprintf(ttl, sizeof ttl, "%d", DEDUPE_TTL_S);
 	const char *rkey = (job->reply_key && job->n == 1) ? job->reply_key : "";
-	*json = message_to_json(m);
+	*json = stored_json(m);
 	if (!*json)
 		return; /* ENOMEM: read_ingest fails this one without a round trip */
 	const char *argv[] = { "EVALSHA", ingest_sha, "3", dkey, KEY_INBOUND, rkey, ttl, *json };
@@ -194,11 +241,13 @@ static int run_batch(redisContext *rc, struct qnode *list)
 
 static void finish(struct qnode *list)
 {
-	while (list) {
-		struct qnode *next = list->next;
-		queue_push(&done_q, list);
-		list = next;
+	struct qnode *tail = list;
+	size_t n = list ? 1 : 0;
+	while (tail && tail->next) {
+		tail = tail->next;
+		n++;
 	}
+	queue_push_list(&done_q, list, tail, n); /* the whole batch under one lock */
 	gw.wakeup();
 }
 
@@ -288,11 +337,16 @@ static void *io_main(void *unused)
 int io_start(void)
 {
 	atomic_store(&running, 1);
-	return pthread_create(&thread, NULL, io_main, NULL);
+	service_thread = pthread_self(); /* io_start runs on the service thread */
+	if (pthread_create(&thread, NULL, io_main, NULL))
+		return -1;
+	pthread_setname_np(thread, "rd-store"); /* for top -H and bench/ */
+	return 0;
 }
 
 void io_stop(void)
 {
+	io_flush();
 	atomic_store(&running, 0);
 	pthread_cond_signal(&todo.cv);
 	pthread_join(thread, NULL);

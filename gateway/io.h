@@ -30,8 +30,12 @@ struct io_job {
 
 int io_start(void);
 void io_stop(void);
-/* Any thread. Takes ownership of job until done runs. */
+/* Any thread. Takes ownership of job until done runs. On the service
+ * thread the job waits for io_flush(), which the service loop calls after
+ * every lws_service() pass (group commit). */
 void io_submit(struct io_job *job);
+/* Service thread: hand this pass's jobs to the store thread. */
+void io_flush(void);
 /* Service thread: run done for every finished job. */
 void io_poll_done(void);
 /* Jobs queued or running. */

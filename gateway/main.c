@@ -249,6 +249,9 @@ static int cmd_serve(const struct config *cfg)
 		.pix = { cfg->pix.api_base, cfg->pix.token_url, cfg->pix.client_id, cfg->pix.client_secret,
 			 cfg->pix.cert_file, cfg->pix.key_file, cfg->pix.timeout_ms },
 		.usdc = { cfg->usdc.api_base, cfg->usdc.api_key, cfg->usdc.agent_id, cfg->usdc.timeout_ms },
+		.max_attempts = cfg->rails.max_attempts,
+		/* one worker always stays free of rail calls (a hung rail blocks nobody else) */
+		.max_inflight = cfg->gateway.workers > 1 ? cfg->gateway.workers - 1 : 1,
 	};
 	if (rails_open(&rcfg, cfg->rails.enabled, cfg->rails.n_enabled, &rails, err, sizeof err)) {
 		fprintf(stderr, "%s: %s\n", cfg->path, err);
@@ -270,6 +273,7 @@ static int cmd_serve(const struct config *cfg)
 		.rails = rails, .public_url = cfg->site.public_url,
 		.link_secret = cfg->issuer.link_secret[0] ? cfg->issuer.link_secret : link_secret,
 		.link_ttl_days = cfg->issuer.link_ttl_days,
+		.customer_messages_per_minute = cfg->limits.customer_messages_per_minute,
 	};
 	struct llm_config lcfg = {
 		.provider = cfg->llm.provider, .base_url = cfg->llm.base_url, .model = cfg->llm.model,
@@ -346,16 +350,20 @@ static int cmd_serve(const struct config *cfg)
 	LOG_I("gateway", "listening", "redress %s on %s (redis %s, %d workers)", REDRESS_VERSION,
 	      cfg->gateway.listen, cfg->redis.url, cfg->gateway.workers);
 
-	while (!atomic_load(&gw.stopping))
+	while (!atomic_load(&gw.stopping)) {
 		if (lws_service(lws_ctx, 0) < 0)
 			break;
+		io_flush(); /* this pass's store jobs, in one hand-over */
+	}
 
 	/* drain: refuse new requests, finish the ones in flight */
 	LOG_I("gateway", "draining", "signal %d", (int)got_signal);
 	http_set_draining(1);
 	int64_t deadline = mono_ms() + cfg->gateway.drain_timeout_ms;
-	while ((http_inflight() > 0 || io_pending() > 0) && mono_ms() < deadline)
+	while ((http_inflight() > 0 || io_pending() > 0) && mono_ms() < deadline) {
 		lws_service(lws_ctx, 0);
+		io_flush();
+	}
 	workers_stop();
 	bus_stop();
 	io_stop();
@@ -406,7 +414,6 @@ int main(int argc, char **argv)
 	static struct config cfg;
 	if (load_config(config_path, &cfg) < 0)
 		return 2;
-	curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread */
 	if (nargs == 0 || (nargs == 1 && !strcmp(args[0], "serve")))
 		return cmd_serve(&cfg);
 	if (nargs == 3 && !strcmp(args[0], "orders") && !strcmp(args[1], "import"))

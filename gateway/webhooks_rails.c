@@ -95,6 +95,32 @@ static void ingested(struct http_exchange *ex, const struct ingest_result *r, vo
 		http_respond(ex, 200, "application/json", "{\"received\":true}", 17);
 }
 
+enum rd_err stripe_parse_event(const char *body, size_t len, struct message *msgs, size_t max,
+			       size_t *n)
+{
+	*n = 0;
+	json_t *ev = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+	if (!json_is_object(ev)) {
+		json_decref(ev);
+		return RD_EPROTO;
+	}
+	const char *type = jstr(ev, "type");
+	json_t *obj = json_object_get(json_object_get(ev, "data"), "object");
+	json_t *refunds = json_array();
+	if (!strcmp(type, "refund.created") || !strcmp(type, "refund.updated") || !strcmp(type, "refund.failed"))
+		json_array_append(refunds, obj);
+	else if (!strcmp(type, "charge.refunded"))
+		json_array_extend(refunds, json_object_get(json_object_get(obj, "refunds"), "data"));
+	size_t i;
+	json_t *r;
+	json_array_foreach(refunds, i, r)
+		if (*n < max && news_of(r, &msgs[*n]) == 0)
+			(*n)++;
+	json_decref(refunds);
+	json_decref(ev);
+	return RD_OK;
+}
+
 #define STRIPE_MAX_REFUNDS 16
 
 static void stripe_webhook(void *ctx, struct http_exchange *ex)
@@ -108,27 +134,13 @@ static void stripe_webhook(void *ctx, struct http_exchange *ex)
 		http_respond_error(ex, 401, "bad or stale Stripe-Signature");
 		return;
 	}
-	json_t *ev = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
-	if (!json_is_object(ev)) {
-		json_decref(ev);
+	struct message *msgs = calloc(STRIPE_MAX_REFUNDS, sizeof *msgs);
+	size_t n = 0;
+	if (stripe_parse_event(body, len, msgs, msgs ? STRIPE_MAX_REFUNDS : 0, &n) != RD_OK) {
+		free(msgs);
 		http_respond_error(ex, 400, "malformed JSON");
 		return;
 	}
-	const char *type = jstr(ev, "type");
-	json_t *obj = json_object_get(json_object_get(ev, "data"), "object");
-	json_t *refunds = json_array();
-	if (!strcmp(type, "refund.created") || !strcmp(type, "refund.updated") || !strcmp(type, "refund.failed"))
-		json_array_append(refunds, obj);
-	else if (!strcmp(type, "charge.refunded"))
-		json_array_extend(refunds, json_object_get(json_object_get(obj, "refunds"), "data"));
-	struct message *msgs = calloc(STRIPE_MAX_REFUNDS, sizeof *msgs);
-	size_t n = 0, i;
-	json_t *r;
-	json_array_foreach(refunds, i, r)
-		if (msgs && n < STRIPE_MAX_REFUNDS && news_of(r, &msgs[n]) == 0)
-			n++;
-	json_decref(refunds);
-	json_decref(ev);
 	if (!n) {
 		free(msgs);
 		http_respond(ex, 200, "application/json", "{\"received\":true}", 17);

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "common/model.h"
 #include "gateway/http.h"
 
 #define STRIPE_TOLERANCE_S 300 /* Stripe's default tolerance: five minutes */
@@ -16,6 +17,16 @@
  * Constant-time. */
 int stripe_signature_ok(const char *secret, const char *header, const char *body, size_t len,
 			int64_t now);
+
+/* A Stripe event body (raw bytes, signature already checked): refund.created
+ * / refund.updated / refund.failed (data.object a refund) and
+ * charge.refunded (data.object.refunds.data[]). Each refund of ours
+ * (metadata refund_id and conversation_id) that reached succeeded, failed
+ * or canceled → one rail_update message in msgs[*n] (up to max; the caller
+ * owns each: message_free). Other events give *n == 0. RD_EPROTO when body
+ * is not a JSON object. */
+enum rd_err stripe_parse_event(const char *body, size_t len, struct message *msgs, size_t max,
+			       size_t *n) RD_WUR;
 
 /* The routes, when the Stripe rail is enabled with a webhook secret. */
 size_t routes_rail_webhooks(struct http_route *out, size_t max);

@@ -43,7 +43,8 @@
 			connecting: "Connecting…", reconnecting: "Reconnecting…", online: "Online",
 			typing: "typing…", unread: "{n} unread", failed: "Not sent",
 			too_large: "Not sent: the message is too long.",
-			rate_limited: "Not sent: too many messages. Wait a minute and try again."
+			rate_limited: "Not sent: too many messages. Wait a minute and try again.",
+			busy: "Too many chats from your network right now. We will reconnect in a moment."
 		},
 		"pt-BR": {
 			title: "Ajuda com seu pedido", open: "Abrir chat", close: "Fechar chat",
@@ -51,7 +52,8 @@
 			connecting: "Conectando…", reconnecting: "Reconectando…", online: "Online",
 			typing: "digitando…", unread: "{n} não lidas", failed: "Não enviada",
 			too_large: "Não enviada: a mensagem é longa demais.",
-			rate_limited: "Não enviada: muitas mensagens. Aguarde um minuto e tente de novo."
+			rate_limited: "Não enviada: muitas mensagens. Aguarde um minuto e tente de novo.",
+			busy: "Muitas conversas da sua rede agora. Vamos reconectar em instantes."
 		},
 		"es": {
 			title: "Ayuda con tu pedido", open: "Abrir chat", close: "Cerrar chat",
@@ -59,7 +61,8 @@
 			connecting: "Conectando…", reconnecting: "Reconectando…", online: "En línea",
 			typing: "escribiendo…", unread: "{n} sin leer", failed: "No enviado",
 			too_large: "No enviado: el mensaje es demasiado largo.",
-			rate_limited: "No enviado: demasiados mensajes. Espera un minuto e inténtalo de nuevo."
+			rate_limited: "No enviado: demasiados mensajes. Espera un minuto e inténtalo de nuevo.",
+			busy: "Demasiados chats desde tu red ahora. Volveremos a conectar en un momento."
 		}
 	};
 
@@ -367,6 +370,7 @@
 
 	var ws = null;
 	var ready = false;        /* welcome received on the current socket */
+	var busyShown = false;    /* the "too many chats" notice is on screen */
 	var attempt = 0;          /* failed connections since the last welcome */
 	var retryTimer = null;
 	var everConnected = false;
@@ -467,6 +471,7 @@
 
 	function onWelcome(f) {
 		ready = true;
+		busyShown = false; /* the log is redrawn below */
 		everConnected = true;
 		attempt = 0;
 		setStatus("");
@@ -492,7 +497,12 @@
 	/* Error frames carry no message id: a refused message is the newest one
 	 * still waiting for its ack (the server answers frames in order). */
 	function onError(f) {
-		if (f.code === "too_large" || f.code === "rate_limited") {
+		if (f.code === "rate_limited" && !ready) {
+			/* the socket itself was refused (too many from this address):
+			 * the server closes it and we reconnect with backoff */
+			if (!busyShown) addNotice(T.busy);
+			busyShown = true;
+		} else if (f.code === "too_large" || f.code === "rate_limited") {
 			var q = queue.pop();
 			if (q) {
 				q.node.classList.remove("rdw-msg--pending");
