@@ -564,6 +564,19 @@ def med(runs, *path):
     return median(vals)
 
 
+def cpu_busy_before(seconds=1.0):
+    """Fraction of all CPUs busy during `seconds` (from /proc/stat), taken
+    while nothing of the benchmark runs: other work on the machine."""
+    def sample():
+        f = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+        idle = f[3] + (f[4] if len(f) > 4 else 0)
+        return sum(f), idle
+    t0, i0 = sample()
+    time.sleep(seconds)
+    t1, i1 = sample()
+    return 0.0 if t1 == t0 else 1.0 - (i1 - i0) / (t1 - t0)
+
+
 def environment():
     cpu = "?"
     try:
@@ -603,13 +616,24 @@ def render(results):
               "(what `make run` starts; scripts/run-local.sh), RDB save points at their defaults. A 200 from "
               "redress means the message is in the inbound stream (deduplicated and appended by one Lua "
               "script, before the answer is written); the peers store nothing.", ""]
-        loads = [v.get("_load", 0.0) for k, v in results.items() if not k.startswith("_")]
-        load = max(loads) if loads else 0.0
-        if load > 1.0:
-            L += [f"**The machine was busy when some of this ran (load average up to {load:.1f} at the start "
-                  f"of a scenario, on {env['cores']} cores; each section gives its own): those wall-clock "
-                  "figures are depressed and noisy. Rerun `make bench` on a quiet machine for figures to "
-                  "quote.**", ""]
+        # The 1-minute load average still carries the previous scenario's own
+        # load; what tells whether something else was running is the CPU
+        # busy in the second before a scenario, with nothing of ours running.
+        busy = [v.get("_busy") for k, v in results.items() if not k.startswith("_")]
+        worst = max(busy) if busy and None not in busy else None
+        if worst is None:
+            L += ["(Some scenarios were measured before bench.py recorded the CPU in use by other work; "
+                  "their load average at the start, in each section, includes the previous scenario's "
+                  "own load.)", ""]
+        elif worst > 0.10:
+            L += [f"**The machine was busy when some of this ran (up to {worst:.0%} of its CPU in use by "
+                  f"other work in the second before a scenario, on {env['cores']} cores; each section "
+                  "gives its own): those wall-clock figures are depressed and noisy. Rerun `make bench` "
+                  "on a quiet machine for figures to quote.**", ""]
+        else:
+            L += [f"The machine was quiet: at most {worst:.0%} of its CPU in use by other work in the "
+                  "second before each scenario (each section gives its own load average, which still "
+                  "carries the previous scenario's load).", ""]
     targets = []
     sections = []
 
@@ -812,7 +836,9 @@ def main():
             for s in want:
                 t0 = time.monotonic()
                 load_at_start = float(Path("/proc/loadavg").read_text().split()[0])
-                log(f"scenario {s} (load average {load_at_start})")
+                busy_at_start = cpu_busy_before()
+                log(f"scenario {s} (load average {load_at_start}, CPU busy {busy_at_start:.0%} "
+                    "in the second before, with nothing of the benchmark running)")
                 if s in ("whatsapp", "slack"):
                     res = scenario_webhook(s, args, root)
                 elif s == "chat":
@@ -823,6 +849,7 @@ def main():
                     res = scenario_webchat(args, root)
                 res["_when"] = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
                 res["_load"] = load_at_start
+                res["_busy"] = busy_at_start
                 res["_args"] = vars(args)
                 results[s] = res
                 RESULTS_JSON.write_text(json.dumps(results, indent=1))
