@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from conftest import (API_KEY, REDRESS_BIN, Gateway, build_request, child_env,
+from conftest import (API_KEY, REDRESS_BIN, SANITIZER, Gateway, build_request, child_env,
                       import_demo_orders, require_binary, tail, wait_for)
 
 VALGRIND = shutil.which("valgrind")
@@ -23,6 +23,8 @@ STOP_TIMEOUT = 120      # s: drain, thread joins and the leak check
 
 
 @pytest.mark.skipif(not VALGRIND, reason="valgrind is not installed (apt-get install valgrind)")
+@pytest.mark.skipif(SANITIZER, reason="a sanitizer build cannot run under valgrind (the plain "
+                    "`make test` runs this; the sanitizers check leaks themselves here)")
 def test_a_full_conversation_and_sigterm_leak_nothing(tmp_path, redis_server):
     require_binary()
     gw = Gateway(tmp_path / "gw", redis_server.url, {
