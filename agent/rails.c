@@ -65,7 +65,7 @@ enum rd_err rails_open(const struct rails_config *cfg, const char (*enabled)[32]
 	pthread_mutex_init(&r->slots->mu, NULL);
 	pthread_cond_init(&r->slots->cv, NULL);
 	r->slots->max = cfg->max_inflight > 0 ? cfg->max_inflight : 1;
-	r->max_attempts = cfg->max_attempts > 0 ? cfg->max_attempts : 5;
+	r->max_attempts = cfg->max_attempts > 0 ? cfg->max_attempts : RAILS_MAX_ATTEMPTS;
 	for (size_t i = 0; i < n && r->n < RAILS_MAX; i++) {
 		const struct rail_ops *ops = rail_find(enabled[i]);
 		if (!ops) {
@@ -117,7 +117,7 @@ const struct rail_ops *rails_get(const struct rails *r, const char *provider, vo
 
 int rails_max_attempts(const struct rails *r)
 {
-	return r && r->max_attempts > 0 ? r->max_attempts : 5;
+	return r ? r->max_attempts : RAILS_MAX_ATTEMPTS; /* rails_open made it >= 1 */
 }
 
 static int slot_take(struct slots *sl)

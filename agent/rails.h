@@ -44,10 +44,12 @@ struct rails_config {
 	} pix;
 	struct { const char *api_base, *api_key, *agent_id; int timeout_ms; } usdc;
 	int max_attempts;   /* deliveries of a turn whose outcome stays unknown before a person
-	                       takes over ([rails] max_attempts); 0: 5 */
+	                       takes over ([rails] max_attempts); 0: RAILS_MAX_ATTEMPTS */
 	int max_inflight;   /* refund calls in flight at once, all rails together (workers - 1,
 	                       so a hung rail leaves a worker for everyone else); 0: 1 */
 };
+
+#define RAILS_MAX_ATTEMPTS 5 /* the default of [rails] max_attempts */
 
 struct rail_ops {
 	const char *name;             /* matches order payment.provider: "sandbox", "stripe" */
