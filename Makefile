@@ -22,10 +22,11 @@ BUILD   ?= build/$(SANITIZER)
 SANFLAGS := -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 
-PKGS    := libwebsockets hiredis libcurl icu-i18n icu-uc jansson inih libpq
+# ICU: headers only; common/money.c opens it on first use (dlopen)
+PKGS    := libwebsockets hiredis libcurl jansson inih libpq
 WARN    := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wshadow
 OPT     ?= -O2 -g
-DEPCFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+DEPCFLAGS = $(shell pkg-config --cflags $(PKGS) icu-i18n icu-uc 2>/dev/null)
 DEPLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lmbedcrypto -lpthread
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) $(SANFLAGS) -I. $(DEPCFLAGS) \
            -DREDRESS_VERSION=\"$(VERSION)\" -MMD -MP

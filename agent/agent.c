@@ -536,7 +536,8 @@ static enum rd_err over_limit(struct tctx *c, enum limit_verdict v)
 	return err;
 }
 
-enum rd_err agent_handle(struct agent *a, redisContext *rc, const struct message *in, struct turn *t)
+enum rd_err agent_handle(struct agent *a, redisContext *rc, const struct message *in,
+			 const char *state, struct turn *t)
 {
 	struct tctx c = { .a = a, .rc = rc, .in = in, .t = t, .now = now_ms() / 1000 };
 	struct llm_turn lt = { 0 };
@@ -557,8 +558,10 @@ enum rd_err agent_handle(struct agent *a, redisContext *rc, const struct message
 		turn_free(t);
 		return agent_rail_update(a, rc, in, t);
 	}
-	enum rd_err err = dialog_load(rc, in->conversation_id, &c.d);
-	if (err)
+	enum rd_err err = RD_OK;
+	if (state)
+		dialog_parse(state, strlen(state), &c.d);
+	else if ((err = dialog_load(rc, in->conversation_id, &c.d)))
 		goto out;
 	enum limit_verdict lv;
 	if ((err = limits_customer(rc, in, a->cfg.customer_messages_per_minute, &lv)))

@@ -82,10 +82,12 @@ struct turn {
 /* Handle one inbound message. Effects happen now (idempotently); the
  * dialog state and transcript are committed by the caller with
  * agent_commit_append inside its own MULTI, together with the outbox entry
- * and the inbound ack, so a turn is recorded exactly once. RD_EREDIS or
+ * and the inbound ack, so a turn is recorded exactly once. state: the
+ * dialog state stored for in's conversation as the caller read it under the
+ * conversation's lock ("" when none; NULL: read it here). RD_EREDIS or
  * RD_EUNAVAIL: nothing is lost, retry the message later. */
 enum rd_err agent_handle(struct agent *a, redisContext *rc, const struct message *in,
-			 struct turn *t) RD_WUR;
+			 const char *state, struct turn *t) RD_WUR;
 void turn_free(struct turn *t);
 
 /* Append (redisAppendCommand) the commands that store the turn's dialog

@@ -15,9 +15,9 @@
 #include <string.h>
 #include <time.h>
 
-#include <mbedtls/sha1.h>
 #include <mbedtls/sha256.h>
 
+#include "agent/rscript.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -27,7 +27,8 @@
 #define AUDIT_MAX_TRIES 50          /* optimistic appends before giving up */
 
 /* KEYS: stream, head, keys. ARGV: ikey ("" = none), prev, seq, ts, kind,
- * conv, data, hash. Returns {"ok", id} | {"dup", id, hash} | {"retry"}.
+ * conv, data, hash. Returns {"ok", id} | {"dup", id, hash} | {"retry", seq, hash}
+ * (the head it found: the caller's next try needs no read of its own).
  * Refuses to start a second chain when the head is gone but the stream is
  * not (that would fork the log). */
 static const char append_lua[] =
@@ -52,7 +53,9 @@ static const char append_lua[] =
 	"  end\n"
 	"  head = '" AUDIT_GENESIS "'\n"
 	"end\n"
-	"if head ~= ARGV[2] then return {'retry'} end\n"
+	"if head ~= ARGV[2] then\n"
+	"  return {'retry', redis.call('HGET', KEYS[2], 'seq') or '0', head}\n"
+	"end\n"
 	"local id = redis.call('XADD', KEYS[1], '*', 'seq', ARGV[3], 'ts', ARGV[4],\n"
 	"  'kind', ARGV[5], 'conv', ARGV[6], 'data', ARGV[7], 'prev', ARGV[2], 'hash', ARGV[8])\n"
 	"redis.call('HSET', KEYS[2], 'seq', ARGV[3], 'hash', ARGV[8])\n"
@@ -200,27 +203,21 @@ out:
 	return err;
 }
 
-static void script_sha(char out[41])
-{
-	unsigned char d[20];
-	mbedtls_sha1_ret((const unsigned char *)append_lua, sizeof append_lua - 1, d);
-	hex(d, sizeof d, out);
-}
+static struct rscript append_script = { .name = "audit_append", .src = append_lua };
 
-/* Up to ~1 ms of jitter so that contending writers spread out. */
-static void backoff(int attempt, unsigned *seed)
-{
-	if (attempt < 2)
-		return;
-	long us = 50L * (attempt < 20 ? attempt : 20) + (long)(rand_r(seed) % 200);
-	struct timespec ts = { 0, us * 1000L };
-	nanosleep(&ts, NULL);
-}
+/* This thread's last view of the chain head: an append tries it first and
+ * costs one round trip when no other writer came between (the script
+ * checks it, and answers a stale one with the real head). */
+static _Thread_local struct {
+	int known;
+	int64_t seq;
+	char hash[65];
+} head;
 
 enum rd_err audit_append(redisContext *rc, const char *ikey, const char *kind,
 			 const char *conv, const char *data, char *id_out, char *hash_out)
 {
-	char sha[41], prev[65], hash[65], seqs[24], tss[24];
+	char prev[65], hash[65], seqs[24], tss[24];
 	unsigned seed = (unsigned)now_ms() ^ (unsigned)(uintptr_t)&seed;
 
 	if (!rc || !kind || !kind[0])
@@ -232,15 +229,20 @@ enum rd_err audit_append(redisContext *rc, const char *ikey, const char *kind,
 		return RD_EINVAL; /* the hashed text must split one way only */
 	if (rc->err)
 		return RD_EREDIS;
-	script_sha(sha);
+	const char *sha = rscript_sha(&append_script);
 
 	for (int attempt = 0; attempt < AUDIT_MAX_TRIES; attempt++) {
-		int64_t seq;
-		enum rd_err err = read_head(rc, &seq, prev);
-		if (err == RD_EPROTO)
-			LOG_E("audit", "head_malformed", "%s is malformed: not appending", AUDIT_HEAD);
-		if (err)
-			return RD_EREDIS;
+		if (!head.known) {
+			enum rd_err err = read_head(rc, &head.seq, head.hash);
+			if (err == RD_EPROTO)
+				LOG_E("audit", "head_malformed", "%s is malformed: not appending",
+				      AUDIT_HEAD);
+			if (err)
+				return RD_EREDIS;
+			head.known = 1;
+		}
+		int64_t seq = head.seq;
+		memcpy(prev, head.hash, sizeof prev);
 		int64_t ts = now_ms();
 		audit_hash(prev, seq + 1, ts, kind, conv, data, hash);
 		snprintf(seqs, sizeof seqs, "%" PRId64, seq + 1);
@@ -260,16 +262,25 @@ enum rd_err audit_append(redisContext *rc, const char *ikey, const char *kind,
 			lens[1] = sizeof append_lua - 1;
 			r = redisCommandArgv(rc, (int)RD_ARRAY_LEN(argv), argv, lens);
 		}
-		if (!(r = checked(rc, r, "append script")))
+		if (!(r = checked(rc, r, "append script"))) {
+			head.known = 0;
 			return RD_EREDIS;
+		}
 
 		const char *tag = r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
 						  is_str(r->element[0])
 					  ? r->element[0]->str
 					  : "";
 		if (strcmp(tag, "retry") == 0) {
+			/* another writer moved the head: the script says where it is */
+			head.known = r->elements == 3 && is_str(r->element[1]) &&
+				     is_str(r->element[2]) && r->element[2]->len == 64 &&
+				     r->element[1]->len == strlen(r->element[1]->str) &&
+				     !parse_dec(r->element[1]->str, &head.seq);
+			if (head.known)
+				memcpy(head.hash, r->element[2]->str, 65);
 			freeReplyObject(r);
-			backoff(attempt, &seed);
+			rscript_backoff(attempt, &seed);
 			continue;
 		}
 		int ok = strcmp(tag, "ok") == 0, dup = strcmp(tag, "dup") == 0;
@@ -277,7 +288,12 @@ enum rd_err audit_append(redisContext *rc, const char *ikey, const char *kind,
 		    (dup && !is_str(r->element[2]))) {
 			LOG_E("audit", "redis_error", "append script: unexpected reply");
 			freeReplyObject(r);
+			head.known = 0;
 			return RD_EREDIS;
+		}
+		if (ok) { /* the head is now this entry */
+			head.seq = seq + 1;
+			memcpy(head.hash, hash, sizeof head.hash);
 		}
 		if (id_out)
 			snprintf(id_out, 32, "%s", r->element[1]->str);

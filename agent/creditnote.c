@@ -9,9 +9,11 @@
  * ever skipped or used twice. */
 #include "agent/creditnote.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent/rscript.h"
 #include "common/log.h"
@@ -28,9 +30,9 @@
  * tax id [12] issuer address [13] payment id [14] rail [15] lines (JSON)
  * [16] locale.
  * Returns {"found", number} | {"retry", current seq} | {"created", number}. */
-static const struct rscript issue_script = {
-	"creditnote_issue",
-	"local got = redis.call('HGET', KEYS[1], ARGV[1])\n"
+static struct rscript issue_script = {
+	.name = "creditnote_issue",
+	.src = "local got = redis.call('HGET', KEYS[1], ARGV[1])\n"
 	"if got then return {'found', got} end\n"
 	"local seq = tonumber(redis.call('GET', KEYS[2]) or '0')\n"
 	"if seq ~= tonumber(ARGV[2]) then return {'retry', tostring(seq)} end\n"
@@ -50,9 +52,9 @@ static const struct rscript issue_script = {
 
 /* KEYS[1] rd:cn:{number}; ARGV seal. Returns "set", "same", "other"
  * (sealed before with another hash: kept) or "missing". */
-static const struct rscript seal_script = {
-	"creditnote_seal",
-	"if redis.call('EXISTS', KEYS[1]) == 0 then return 'missing' end\n"
+static struct rscript seal_script = {
+	.name = "creditnote_seal",
+	.src = "if redis.call('EXISTS', KEYS[1]) == 0 then return 'missing' end\n"
 	"local cur = redis.call('HGET', KEYS[1], 'seal')\n"
 	"if cur == ARGV[1] then return 'same' end\n"
 	"if cur and cur ~= '' then return 'other' end\n"
@@ -81,6 +83,7 @@ enum rd_err creditnote_issue(redisContext *rc, const struct credit_note_req *req
 	if ((e = rscript_counter(rc, kseq, &seq)) != RD_OK)
 		return e;
 
+	unsigned seed = (unsigned)(uintptr_t)&seed ^ (unsigned)getpid();
 	for (int attempt = 0; attempt < CN_RETRIES; attempt++) {
 		snprintf(sseq, sizeof sseq, "%lld", seq);
 		snprintf(number, sizeof number, "%s%04lld", req->prefix, seq + 1);
@@ -100,8 +103,10 @@ enum rd_err creditnote_issue(redisContext *rc, const struct credit_note_req *req
 		freeReplyObject(r);
 		if (e != RD_OK)
 			return e;
-		if (retry)
+		if (retry) {
+			rscript_backoff(attempt, &seed);
 			continue;
+		}
 		*created = strcmp(word, "created") == 0;
 		return RD_OK;
 	}

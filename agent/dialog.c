@@ -67,6 +67,13 @@ static void from_json(const char *s, size_t len, struct dialog *d)
 	json_decref(o);
 }
 
+void dialog_parse(const char *s, size_t len, struct dialog *d)
+{
+	memset(d, 0, sizeof *d);
+	if (len > 0)
+		from_json(s, len, d);
+}
+
 enum rd_err dialog_load(redisContext *rc, const char *cid, struct dialog *d)
 {
 	memset(d, 0, sizeof *d);

@@ -41,6 +41,9 @@ struct dialog {
 const char *dstate_name(enum dstate s);
 /* Load (zeroed when absent). RD_EREDIS on failure. */
 enum rd_err dialog_load(redisContext *rc, const char *cid, struct dialog *d) RD_WUR;
+/* Fill d from the stored state text s[0..len) (as rd:conv:{cid} state holds
+ * it); zeroed when len is 0 or the text is not a dialog state. */
+void dialog_parse(const char *s, size_t len, struct dialog *d);
 /* Serialize to JSON text in out; RD_ELIMIT if it does not fit. */
 enum rd_err dialog_to_json(const struct dialog *d, char *out, size_t n) RD_WUR;
 

@@ -11,9 +11,9 @@
  * ARGV[1] message id  [2] budget  [3] window, ms
  * Returns {over 0|1, notify 0|1}. A counted id stays within (a replay); the
  * set never holds more than the budget. */
-static const struct rscript count_script = {
-	"limits_customer",
-	"if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return {0, 0} end\n"
+static struct rscript count_script = {
+	.name = "limits_customer",
+	.src = "if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return {0, 0} end\n"
 	"local n = redis.call('SCARD', KEYS[1])\n"
 	"if n < tonumber(ARGV[2]) then\n"
 	"  redis.call('SADD', KEYS[1], ARGV[1])\n"

@@ -19,9 +19,9 @@
  * Returns {outcome, stored cur, stored amount}; outcome is "reserved",
  * "committed", "released" (an existing reservation: cur/amount are its own),
  * "over_per_refund" or "over_daily". */
-static const struct rscript reserve_script = {
-	"mandate_reserve",
-	"local st = redis.call('HGET', KEYS[1], 'state')\n"
+static struct rscript reserve_script = {
+	.name = "mandate_reserve",
+	.src = "local st = redis.call('HGET', KEYS[1], 'state')\n"
 	"if st then\n"
 	"  local h = redis.call('HMGET', KEYS[1], 'cur', 'amount')\n"
 	"  return {st, h[1] or '', h[2] or ''}\n"
@@ -41,9 +41,9 @@ static const struct rscript reserve_script = {
 /* KEYS[1] rd:mandate:resv:{id}. reserved → committed.
  * Returns the state found: "reserved" (now committed), "committed",
  * "released", or "missing". */
-static const struct rscript commit_script = {
-	"mandate_commit",
-	"local st = redis.call('HGET', KEYS[1], 'state')\n"
+static struct rscript commit_script = {
+	.name = "mandate_commit",
+	.src = "local st = redis.call('HGET', KEYS[1], 'state')\n"
 	"if not st then return 'missing' end\n"
 	"if st == 'reserved' then redis.call('HSET', KEYS[1], 'state', 'committed') end\n"
 	"return st\n",
@@ -55,9 +55,9 @@ static const struct rscript commit_script = {
  * nothing to give back if the day key has expired). Returns the state found,
  * "missing", or "moved" when the reservation's cur/day is not the one
  * expected (it expired and was reserved again meanwhile: read again). */
-static const struct rscript release_script = {
-	"mandate_release",
-	"local h = redis.call('HMGET', KEYS[1], 'state', 'cur', 'day', 'amount')\n"
+static struct rscript release_script = {
+	.name = "mandate_release",
+	.src = "local h = redis.call('HMGET', KEYS[1], 'state', 'cur', 'day', 'amount')\n"
 	"if not h[1] then return 'missing' end\n"
 	"if h[2] ~= ARGV[1] or h[3] ~= ARGV[2] then return 'moved' end\n"
 	"if h[1] ~= 'reserved' then return h[1] end\n"

@@ -7,6 +7,8 @@
  * allocation, no globals that change, so nlu_understand() is thread-safe. */
 #include "agent/nlu.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -21,6 +23,7 @@
 
 struct word {
 	uint16_t off, len; /* a run of [a-z0-9] in doc.low */
+	uint8_t h;         /* word_hash() */
 };
 
 struct doc {
@@ -36,6 +39,13 @@ struct doc {
 static int is_lower_alnum(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/* Bucket 0..127 of a word by its first two letters (a 1-letter word: by that). */
+static unsigned word_hash(const char *w, size_t n)
+{
+	unsigned c1 = n > 1 ? (unsigned char)w[1] : 0u;
+	return ((unsigned char)w[0] * 31u + c1 * 7u) & 127u;
 }
 
 /* Fold text into d->low / d->cased (see nlu_fold) and cut the words. */
@@ -65,6 +75,7 @@ static void doc_build(struct doc *d, const char *text)
 			k++;
 		d->w[d->nw].off = (uint16_t)st;
 		d->w[d->nw].len = (uint16_t)(k - st);
+		d->w[d->nw].h = (uint8_t)word_hash(d->low + st, k - st);
 		d->nw++;
 	}
 }
@@ -75,70 +86,174 @@ static void doc_build(struct doc *d, const char *text)
  *   tok?     tok may be absent
  *   ..       skip 0..NLU_GAP words; ..2 skips 0..2 words
  *   $        end of the message
- * A leading "@es " restricts the pattern to messages detected as Spanish. */
+ * A leading "@es " restricts the pattern to messages detected as Spanish.
+ *
+ * Patterns are compiled once (pat_compile_all, on the first message): the
+ * alternatives split, and a 128-bit mask of the hashes (word_hash) of the
+ * words each token can match, so most words are turned away by one bit test
+ * before any string is compared. A pattern string that is not in the
+ * registry (nlu_phrases.h) is compiled on the caller's stack on each use:
+ * same answer, slower (nlu_uncompiled counts those; a unit test keeps it 0). */
 
 enum { PT_WORD, PT_GAP, PT_END };
 
-struct ptok {
-	const char *s; /* alternatives, not NUL-terminated */
-	size_t n;
-	int kind;
-	int opt;
-	size_t gap;
+#define NLU_MAX_ALTS  256u  /* alternatives in one pattern */
+#define NLU_POOL_ALTS 4096u /* alternatives in every registered pattern */
+#define NLU_POOL_PATS 512u  /* registered pattern strings */
+
+struct alt {
+	const char *s; /* not NUL-terminated */
+	uint8_t n;
+	uint8_t prefix; /* "ab*": s[0..n) is a prefix */
 };
 
-static size_t ptok_parse(const char *pat, struct ptok *pt)
-{
-	size_t np = 0;
+struct ptok {
+	const struct alt *a;
+	uint16_t na;
+	uint8_t kind, opt, any; /* any: a 0/1-letter prefix, the mask cannot tell */
+	uint8_t gap;
+	uint64_t mask[2];
+};
 
-	while (*pat) {
-		while (*pat == ' ')
-			pat++;
-		if (!*pat)
-			break;
-		const char *st = pat;
-		while (*pat && *pat != ' ')
-			pat++;
-		if (np == NLU_MAX_PTOK)
-			return 0; /* too long: never matches (a test would notice) */
-		struct ptok *t = &pt[np++];
-		*t = (struct ptok){ .s = st, .n = (size_t)(pat - st), .kind = PT_WORD };
-		if (t->n >= 2 && st[0] == '.' && st[1] == '.') {
-			t->kind = PT_GAP;
-			t->gap = (t->n == 3 && st[2] >= '0' && st[2] <= '9') ? (size_t)(st[2] - '0') : NLU_GAP;
-		} else if (t->n == 1 && st[0] == '$') {
-			t->kind = PT_END;
-		} else if (st[t->n - 1] == '?') {
-			t->opt = 1;
-			t->n--;
-		}
-	}
-	return np;
+struct pat {
+	const char *src;     /* the registered string (its address is the key) */
+	char lang[3];        /* "" or the language gate */
+	uint8_t nt;          /* 0: never matches */
+	struct ptok t[NLU_MAX_PTOK];
+};
+
+static void mask_set(uint64_t *m, unsigned h)
+{
+	m[h >> 6] |= UINT64_C(1) << (h & 63);
 }
 
-/* Is word wi one of the alternatives s[0..n)? */
-static int word_is(const struct doc *d, size_t wi, const char *s, size_t n)
+/* Compile pattern src into *p, its alternatives into alts[0..cap).
+ * Returns the alternatives used; p->nt = 0 when the pattern is too long. */
+static size_t pat_compile(const char *src, struct pat *p, struct alt *alts, size_t cap)
 {
-	const char *w = d->low + d->w[wi].off;
-	size_t wl = d->w[wi].len;
+	const char *s = src;
+	size_t na = 0;
 
+	memset(p, 0, sizeof *p);
+	p->src = src;
+	if (s[0] == '@' && s[1] && s[2]) {
+		memcpy(p->lang, s + 1, 2);
+		s += 3;
+	}
 	for (;;) {
-		const char *bar = memchr(s, '|', n);
-		size_t an = bar ? (size_t)(bar - s) : n;
-		if (an > 0 && s[an - 1] == '*') {
-			if (wl >= an - 1 && memcmp(w, s, an - 1) == 0)
-				return 1;
-		} else if (wl == an && memcmp(w, s, an) == 0) {
-			return 1;
+		while (*s == ' ')
+			s++;
+		if (!*s)
+			break;
+		const char *st = s;
+		while (*s && *s != ' ')
+			s++;
+		size_t n = (size_t)(s - st);
+		if (p->nt == NLU_MAX_PTOK)
+			goto too_long;
+		struct ptok *t = &p->t[p->nt++];
+		t->kind = PT_WORD;
+		if (n >= 2 && st[0] == '.' && st[1] == '.') {
+			t->kind = PT_GAP;
+			t->gap = (uint8_t)((n == 3 && st[2] >= '0' && st[2] <= '9') ? (unsigned)(st[2] - '0') : NLU_GAP);
+			continue;
 		}
-		if (!bar)
-			return 0;
-		n -= an + 1;
-		s = bar + 1;
+		if (n == 1 && st[0] == '$') {
+			t->kind = PT_END;
+			continue;
+		}
+		if (st[n - 1] == '?') {
+			t->opt = 1;
+			n--;
+		}
+		t->a = alts + na;
+		for (const char *q = st, *e = st + n; q <= e;) {
+			const char *bar = memchr(q, '|', (size_t)(e - q));
+			size_t an = bar ? (size_t)(bar - q) : (size_t)(e - q);
+			if (na == cap || an > UINT8_MAX)
+				goto too_long;
+			struct alt *a = &alts[na++];
+			*a = (struct alt){ .s = q, .n = (uint8_t)an };
+			if (an > 0 && q[an - 1] == '*') {
+				a->prefix = 1;
+				a->n--;
+			}
+			if (a->prefix && a->n < 2)
+				t->any = 1;
+			else if (a->n > 0)
+				mask_set(t->mask, word_hash(a->s, a->n));
+			t->na++;
+			q += an + 1;
+		}
 	}
+	return na;
+too_long:
+	p->nt = 0; /* never matches (a test would notice) */
+	return 0;
 }
 
-/* Match pt[pi..np) at word wi; one past the last word matched in *end. */
+static struct {
+	struct pat pats[NLU_POOL_PATS];
+	struct alt alts[NLU_POOL_ALTS];
+	const struct pat *slot[2 * NLU_POOL_PATS]; /* open addressing by address */
+	size_t npats, nalts;
+} reg;
+static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
+static atomic_ulong uncompiled;
+
+static size_t slot_of(const char *src)
+{
+	return ((uintptr_t)src >> 3) * UINT64_C(0x9E3779B97F4A7C15) >> 40 & (2 * NLU_POOL_PATS - 1);
+}
+
+static void reg_add(const char *src)
+{
+	size_t h = slot_of(src);
+	while (reg.slot[h] && reg.slot[h]->src != src)
+		h = (h + 1) & (2 * NLU_POOL_PATS - 1);
+	if (reg.slot[h] || reg.npats == NLU_POOL_PATS)
+		return; /* already there, or full: compiled on use */
+	struct pat *p = &reg.pats[reg.npats];
+	size_t used = pat_compile(src, p, reg.alts + reg.nalts, NLU_POOL_ALTS - reg.nalts);
+	if (p->nt == 0 && *src)
+		return;
+	reg.npats++;
+	reg.nalts += used;
+	reg.slot[h] = p;
+}
+
+static void pat_compile_all(void);
+
+/* The compiled form of src: the registered one, or *tmp compiled now. */
+static const struct pat *pat_get(const char *src, struct pat *tmp, struct alt *alts)
+{
+	pthread_once(&reg_once, pat_compile_all);
+	for (size_t h = slot_of(src); reg.slot[h]; h = (h + 1) & (2 * NLU_POOL_PATS - 1))
+		if (reg.slot[h]->src == src)
+			return reg.slot[h];
+	atomic_fetch_add_explicit(&uncompiled, 1, memory_order_relaxed);
+	pat_compile(src, tmp, alts, NLU_MAX_ALTS);
+	return tmp;
+}
+
+/* Is word wi one of token t's alternatives? */
+static int word_is(const struct doc *d, size_t wi, const struct ptok *t)
+{
+	const struct word *w = &d->w[wi];
+
+	if (!t->any && !(t->mask[w->h >> 6] >> (w->h & 63) & 1))
+		return 0;
+	const char *s = d->low + w->off;
+	for (size_t k = 0; k < t->na; k++) {
+		const struct alt *a = &t->a[k];
+		if (a->prefix ? w->len >= a->n && memcmp(s, a->s, a->n) == 0
+			      : w->len == a->n && memcmp(s, a->s, a->n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Match tokens pt[pi..np) at word wi; one past the last word matched in *end. */
 static int match_from(const struct doc *d, const struct ptok *pt, size_t np, size_t pi,
 		      size_t wi, size_t *end)
 {
@@ -156,30 +271,27 @@ static int match_from(const struct doc *d, const struct ptok *pt, size_t np, siz
 				return 1;
 		return 0;
 	default:
-		if (wi < d->nw && word_is(d, wi, t->s, t->n) &&
-		    match_from(d, pt, np, pi + 1, wi + 1, end))
+		if (wi < d->nw && word_is(d, wi, t) && match_from(d, pt, np, pi + 1, wi + 1, end))
 			return 1;
 		return t->opt && match_from(d, pt, np, pi + 1, wi, end);
 	}
 }
 
-/* First match of pat starting at word `from` or later: its words are
- * [*at, *end). 0 when none (or the pattern's language gate is closed). */
-static int find_phrase(const struct doc *d, const char *pat, size_t from, size_t *at,
+/* First match of pattern src starting at word `from` or later: its words
+ * are [*at, *end). 0 when none (or the pattern's language gate is closed). */
+static int find_phrase(const struct doc *d, const char *src, size_t from, size_t *at,
 		       size_t *end)
 {
-	struct ptok pt[NLU_MAX_PTOK];
+	struct pat tmp;
+	struct alt alts[NLU_MAX_ALTS];
+	const struct pat *p = pat_get(src, &tmp, alts);
 
-	if (pat[0] == '@') {
-		if (strncmp(pat + 1, d->lang, 2) != 0 || d->lang[0] == '\0')
-			return 0;
-		pat += 3;
-	}
-	size_t np = ptok_parse(pat, pt);
-	if (np == 0)
+	if (p->nt == 0)
+		return 0;
+	if (p->lang[0] && (d->lang[0] == '\0' || memcmp(p->lang, d->lang, 2) != 0))
 		return 0;
 	for (size_t wi = from; wi < d->nw; wi++)
-		if (match_from(d, pt, np, 0, wi, end)) {
+		if (match_from(d, p->t, p->nt, 0, wi, end)) {
 			*at = wi;
 			return 1;
 		}
@@ -201,10 +313,15 @@ static int any_phrase(const struct doc *d, const char *const *pats)
 	return 0;
 }
 
-/* Does word wi (if it exists) match alternatives alts? */
+/* Does word wi (if it exists) match alternatives alts (a one-word pattern)? */
 static int word_at_is(const struct doc *d, size_t wi, const char *alts)
 {
-	return wi < d->nw && word_is(d, wi, alts, strlen(alts));
+	if (wi >= d->nw)
+		return 0;
+	struct pat tmp;
+	struct alt pool[NLU_MAX_ALTS];
+	const struct pat *p = pat_get(alts, &tmp, pool);
+	return p->nt == 1 && p->t[0].kind == PT_WORD && word_is(d, wi, &p->t[0]);
 }
 
 /* ---- language ------------------------------------------------------- */
@@ -230,6 +347,9 @@ static const char lang_es[] =
 	"muy|hasta|mucho|hay|puedo|puede|le|este|esto|quisiera|llegado|al|ahorita|nel|ninguna|manera|asi|"
 	"dejalo|holaa|hacen|envios|tienen|tienda|fisica|sip|va|hazlo|mejor|adelante|perfecto|bien|porfa|"
 	"compre|llega|talla|pieza";
+static const char lang_en_es[] = "no";
+static const char lang_pt_only[] = "e|o";
+static const char lang_es_only[] = "si";
 static const char lang_pt_es[] = "pedido|reembolso|esta|que|de|para|por|favor|nunca|porque|como|"
 	"cancela|cancelar|devolver|claro|pedi|humano|falta|confirmo";
 
@@ -241,7 +361,8 @@ static void detect_lang(struct doc *d)
 		unsigned en, pt, es;
 	} lists[] = {
 		{ lang_en, 2, 0, 0 }, { lang_pt, 0, 2, 0 }, { lang_es, 0, 0, 2 },
-		{ lang_pt_es, 0, 1, 1 }, { "no", 1, 0, 1 }, { "e|o", 0, 1, 0 }, { "si", 0, 0, 1 },
+		{ lang_pt_es, 0, 1, 1 }, { lang_en_es, 1, 0, 1 }, { lang_pt_only, 0, 1, 0 },
+		{ lang_es_only, 0, 0, 1 },
 	};
 	unsigned en = 0, pt = 0, es = 0;
 
@@ -263,6 +384,25 @@ static void detect_lang(struct doc *d)
 }
 
 #include "agent/nlu_phrases.h"
+
+static void pat_compile_all(void)
+{
+	static const char *const lang_words[] = { lang_en, lang_pt, lang_es, lang_pt_es,
+						  lang_en_es, lang_pt_only, lang_es_only };
+
+	for (size_t k = 0; k < RD_ARRAY_LEN(lang_words); k++)
+		reg_add(lang_words[k]);
+	for (size_t k = 0; k < RD_ARRAY_LEN(phrase_words); k++)
+		reg_add(phrase_words[k]);
+	for (size_t k = 0; k < RD_ARRAY_LEN(phrase_lists); k++)
+		for (const char *const *p = phrase_lists[k]; *p; p++)
+			reg_add(*p);
+}
+
+unsigned long nlu_uncompiled(void)
+{
+	return atomic_load_explicit(&uncompiled, memory_order_relaxed);
+}
 
 /* ---- classification ------------------------------------------------- */
 
@@ -307,9 +447,9 @@ static enum reason find_reason(const struct doc *d)
 		return REASON_NOT_AS_DESCRIBED;
 	if (any_phrase(d, late_pats))
 		return REASON_LATE;
-	if (match_clear_of(d, missing_pats, MONEY_WORDS, 3))
+	if (match_clear_of(d, missing_pats, money_words, 3))
 		return REASON_MISSING;
-	if (match_clear_of(d, tarde_pats, NOT_LATE_TARDE, 1))
+	if (match_clear_of(d, tarde_pats, not_late_tarde, 1))
 		return REASON_LATE;
 	if (any_phrase(d, changed_mind_pats))
 		return REASON_CHANGED_MIND;
@@ -335,7 +475,7 @@ static int destination_named(const struct doc *d)
 	while (find_phrase(d, dest_pat, from, &at, &end)) {
 		int original = 0;
 		for (size_t k = end >= 4 ? end - 4 : 0; k + 1 < end; k++)
-			original |= word_at_is(d, k, "original|same|mesmo|mesma|mismo|misma|usual");
+			original |= word_at_is(d, k, original_words);
 		if (!original)
 			return 1;
 		from = at + 1;
@@ -390,9 +530,9 @@ static enum intent short_answer(const struct doc *d)
 
 	if (d->nw == 0 || d->nw > NLU_SHORT)
 		return INTENT_OTHER;
-	if (d->nw == 1 && word_at_is(d, 0, "s|y"))
+	if (d->nw == 1 && word_at_is(d, 0, yes_letter))
 		return INTENT_YES;
-	if (d->nw == 1 && word_at_is(d, 0, "n"))
+	if (d->nw == 1 && word_at_is(d, 0, no_letter))
 		return INTENT_NO;
 	int over = cover(d, yes_over_no_pats, cov, COV_OVER, 0);
 	int yes = cover(d, yes_pats, cov, COV_YES, 0) | cover(d, confirm_pats, cov, COV_YES, 0);
@@ -426,7 +566,7 @@ static enum intent classify(const struct doc *d, enum reason r)
 	if (!any_phrase(d, refund_not_pats) &&
 	    (any_phrase(d, refund_pats) || r == REASON_DAMAGED || r == REASON_WRONG_ITEM ||
 	     r == REASON_NOT_AS_DESCRIBED || r == REASON_MISSING ||
-	     (r == REASON_LATE && match_clear_of(d, missing_pats, MONEY_WORDS, 3))))
+	     (r == REASON_LATE && match_clear_of(d, missing_pats, money_words, 3))))
 		return INTENT_REFUND;
 	enum intent a = short_answer(d);
 	if (a != INTENT_OTHER)

@@ -10,8 +10,9 @@
  * "não" is "nao", "don't" is "dont", "llegó" is "llego". */
 
 /* Words that name the refund or the money itself. */
-#define MONEY_WORDS "refund*|reembols*|estorn*|dinheiro|dinero|money|devolucion|devolucao|" \
-		    "reimburs*|pix|pagamento|plata|grana|valor"
+static const char money_words[] =
+	"refund*|reembols*|estorn*|dinheiro|dinero|money|devolucion|devolucao|"
+	"reimburs*|pix|pagamento|plata|grana|valor";
 
 static const char *const human_pats[] = {
 	"talk|speak|chat|speaking|talking|connect|transfer|put ..1 to|with ..2 human|humans|person|"
@@ -285,8 +286,8 @@ static const char *const missing_pats[] = {
 
 /* A bare "tarde" is late, but not in "boa tarde", "mais tarde", "por la tarde". */
 static const char *const tarde_pats[] = { "tarde", NULL };
-#define NOT_LATE_TARDE "boa|buena|la|de|da|a|na|esta|essa|por|pela|una|uma|toda|cada|mais|mas|" \
-		       "otra|outra"
+static const char not_late_tarde[] =
+	"boa|buena|la|de|da|a|na|esta|essa|por|pela|una|uma|toda|cada|mais|mas|otra|outra";
 
 static const char *const changed_mind_pats[] = {
 	"changed|change my|of ..1 mind", "dont|not ..1 want|need ..2 anymore|more",
@@ -367,5 +368,23 @@ static const char *const chargeback_pats[] = {
 /* Payment words that let a bare number be an amount (see nlu_entities.c). */
 static const char payment_pat[] =
 	"paid|pay|paguei|pague|pago|charged|cobrado|cobraram|cobraron|cost|costs|custou|costo";
+
+/* Words that keep a named payout destination the original one. */
+static const char original_words[] = "original|same|mesmo|mesma|mismo|misma|usual";
+static const char yes_letter[] = "s|y";
+static const char no_letter[] = "n";
+
+/* Every pattern above, compiled once (nlu.c, pat_compile_all). A pattern
+ * missing here still matches, compiled on each use: test_nlu notices. */
+static const char *const *const phrase_lists[] = {
+	human_pats, status_pats, short_status_pats, refund_no_pats, refund_not_pats, refund_pats,
+	yes_pats, confirm_pats, ack_pats, yes_over_no_pats, abbrev_pats, no_pats, thanks_pats,
+	greeting_pats, damaged_pats, wrong_item_pats, not_described_pats, late_pats,
+	missing_pats, tarde_pats, changed_mind_pats, injection_pats, chargeback_pats,
+};
+static const char *const phrase_words[] = {
+	money_words, filler_words, not_late_tarde, dest_pat, account_words, transfer_pat,
+	payment_pat, original_words, yes_letter, no_letter,
+};
 
 #endif

@@ -16,9 +16,9 @@
 
 /* KEYS[1] rd:order:{ID}; ARGV doc, total, imported refunded.
  * Keeps the larger of the stored and the imported refunded. Returns it. */
-static const struct rscript put_script = {
-	"orders_put",
-	"local stored = redis.call('HGET', KEYS[1], 'refunded')\n"
+static struct rscript put_script = {
+	.name = "orders_put",
+	.src = "local stored = redis.call('HGET', KEYS[1], 'refunded')\n"
 	"local refunded = ARGV[3]\n"
 	"if stored and (tonumber(stored) or 0) > tonumber(ARGV[3]) then refunded = stored end\n"
 	"redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'total', ARGV[2], 'refunded', refunded)\n"
@@ -28,9 +28,9 @@ static const struct rscript put_script = {
 /* KEYS[1] rd:order:{ID}  KEYS[2] rd:order:{ID}:refunds; ARGV refund_id, amount.
  * Returns 1 counted now, 0 already counted, -1 would exceed total (nothing
  * written), -2 no such order. */
-static const struct rscript record_script = {
-	"orders_record_refund",
-	"if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return 0 end\n"
+static struct rscript record_script = {
+	.name = "orders_record_refund",
+	.src = "if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return 0 end\n"
 	"local h = redis.call('HMGET', KEYS[1], 'total', 'refunded')\n"
 	"if not h[1] then return -2 end\n"
 	"local refunded = tonumber(h[2] or '0') or 0\n"

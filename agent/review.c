@@ -7,9 +7,11 @@
  * current value and writes nothing (see creditnote.c). */
 #include "agent/review.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent/rscript.h"
 #include "common/log.h"
@@ -24,9 +26,9 @@
  * ARGV[1] ikey [2] expected seq [3] id [4] created_at, then [5..] field,
  * value pairs for the ticket hash.
  * Returns {"found", id} | {"retry", current seq} | {"created", id}. */
-static const struct rscript open_script = {
-	"review_open",
-	"local got = redis.call('HGET', KEYS[1], ARGV[1])\n"
+static struct rscript open_script = {
+	.name = "review_open",
+	.src = "local got = redis.call('HGET', KEYS[1], ARGV[1])\n"
 	"if got then return {'found', got} end\n"
 	"local seq = tonumber(redis.call('GET', KEYS[2]) or '0')\n"
 	"if seq ~= tonumber(ARGV[2]) then return {'retry', tostring(seq)} end\n"
@@ -60,6 +62,7 @@ enum rd_err review_open(redisContext *rc, const struct ticket_req *req, char *id
 	if ((e = rscript_counter(rc, "rd:ticket:seq", &seq)) != RD_OK)
 		return e;
 
+	unsigned seed = (unsigned)(uintptr_t)&seed ^ (unsigned)getpid();
 	for (int attempt = 0; attempt < REVIEW_RETRIES; attempt++) {
 		snprintf(sseq, sizeof sseq, "%lld", seq);
 		snprintf(id, sizeof id, "T-%04lld", seq + 1);
@@ -89,8 +92,10 @@ enum rd_err review_open(redisContext *rc, const struct ticket_req *req, char *id
 		freeReplyObject(r);
 		if (e != RD_OK)
 			return e;
-		if (retry)
+		if (retry) {
+			rscript_backoff(attempt, &seed);
 			continue;
+		}
 		*created = strcmp(word, "created") == 0;
 		return RD_OK;
 	}

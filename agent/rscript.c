@@ -1,10 +1,12 @@
 #include "agent/rscript.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <mbedtls/sha1.h>
 
@@ -21,6 +23,30 @@ static void script_sha(const char *src, char out[41])
 		out[2 * i + 1] = hex[d[i] & 15];
 	}
 	out[40] = '\0';
+}
+
+void rscript_backoff(int attempt, unsigned *seed)
+{
+	if (attempt < 2)
+		return;
+	long us = 50L * (attempt < 20 ? attempt : 20) + (long)(rand_r(seed) % 200);
+	struct timespec ts = { 0, us * 1000L };
+	nanosleep(&ts, NULL);
+}
+
+const char *rscript_sha(struct rscript *s)
+{
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+
+	if (atomic_load_explicit(&s->sha_ready, memory_order_acquire))
+		return s->sha;
+	pthread_mutex_lock(&mu);
+	if (!atomic_load_explicit(&s->sha_ready, memory_order_relaxed)) {
+		script_sha(s->src, s->sha);
+		atomic_store_explicit(&s->sha_ready, 1, memory_order_release);
+	}
+	pthread_mutex_unlock(&mu);
+	return s->sha;
 }
 
 /* Send argv, check the reply. NOSCRIPT is reported as RD_ENOTFOUND without a
@@ -47,22 +73,21 @@ static enum rd_err send_argv(redisContext *rc, const char *what, int argc,
 	return RD_OK;
 }
 
-enum rd_err rscript_run(redisContext *rc, const struct rscript *s, size_t nkeys,
+enum rd_err rscript_run(redisContext *rc, struct rscript *s, size_t nkeys,
 			const char *const *keys, size_t nargs, const char *const *args,
 			redisReply **out)
 {
 	const char *argv[3 + RSCRIPT_MAX_ARGS];
 	size_t lens[3 + RSCRIPT_MAX_ARGS];
-	char sha[41], nk[24];
+	char nk[24];
 	enum rd_err err;
 
 	*out = NULL;
 	if (nkeys + nargs > RSCRIPT_MAX_ARGS)
 		return RD_EINVAL;
-	script_sha(s->src, sha);
 	snprintf(nk, sizeof nk, "%zu", nkeys);
 	argv[0] = "EVALSHA";
-	argv[1] = sha;
+	argv[1] = rscript_sha(s);
 	argv[2] = nk;
 	for (size_t i = 0; i < nkeys; i++)
 		argv[3 + i] = keys[i] ? keys[i] : "";

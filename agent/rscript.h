@@ -1,14 +1,15 @@
 /* rscript.h — run a Lua script (or a plain command) on a blocking hiredis
  * context, with the reply checks every caller needs.
  *
- * A script is sent as EVALSHA with the SHA-1 of its source, computed here on
- * each call (no shared mutable state between worker threads); on NOSCRIPT it
- * is sent once more as EVAL, which also loads it into the server's cache.
+ * A script is sent as EVALSHA with the SHA-1 of its source, computed on its
+ * first run and kept in the struct (rscript_sha); on NOSCRIPT it is sent once
+ * more as EVAL, which also loads it into the server's cache.
  * Keys always travel in KEYS, values in ARGV, both through redisCommandArgv
  * (binary-safe: spaces, '%' or quotes in user text are plain bytes). */
 #ifndef RD_RSCRIPT_H
 #define RD_RSCRIPT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <hiredis.h>
 #include "common/rd.h"
@@ -21,17 +22,25 @@
 /* Most KEYS + ARGV one script call takes. */
 #define RSCRIPT_MAX_ARGS 48
 
+/* Define one per script as a static object with name and src only: the
+ * rest is filled on first use, safely from any thread. */
 struct rscript {
 	const char *name; /* for logs: "mandate_reserve" */
 	const char *src;  /* Lua source, static */
+	atomic_int sha_ready;
+	char sha[41];
 };
+
+/* The EVALSHA name of s (40 lower-case hex chars: SHA-1 of src), computed
+ * once; the string lives as long as s. */
+const char *rscript_sha(struct rscript *s);
 
 /* Run s with KEYS keys[0..nkeys) and ARGV args[0..nargs) (NUL-terminated
  * strings, borrowed; NULL is sent as ""). RD_OK: *out holds the script's
  * reply, never an error reply (caller frees with freeReplyObject).
  * RD_EREDIS: no reply (connection error, rc->err set) or an error reply
  * (logged); *out is NULL. RD_EINVAL: too many arguments. */
-enum rd_err rscript_run(redisContext *rc, const struct rscript *s, size_t nkeys,
+enum rd_err rscript_run(redisContext *rc, struct rscript *s, size_t nkeys,
 			const char *const *keys, size_t nargs, const char *const *args,
 			redisReply **out) RD_WUR;
 
@@ -39,6 +48,12 @@ enum rd_err rscript_run(redisContext *rc, const struct rscript *s, size_t nkeys,
  * with *out (caller frees; never an error reply), RD_EREDIS otherwise (logged). */
 enum rd_err rscript_cmd(redisContext *rc, size_t argc, const char *const *argv,
 			redisReply **out) RD_WUR;
+
+/* Before retry number `attempt` (0-based) of an optimistic write that lost
+ * to another writer: nothing for the first two, then a sleep of up to ~1 ms
+ * with jitter (seed: the caller's rand_r state), so that writers that keep
+ * colliding spread out instead of losing to each other in lock step. */
+void rscript_backoff(int attempt, unsigned *seed);
 
 /* snprintf into buf[n] for a key; RD_EINVAL when it does not fit. */
 enum rd_err rscript_key(char *buf, size_t n, const char *fmt, ...) RD_WUR RD_PRINTF(3, 4);

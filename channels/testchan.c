@@ -272,16 +272,25 @@ static enum rd_err tc_send(void *ctx, const struct send_env *env, const struct o
 	if (!json)
 		return RD_EUNAVAIL;
 	reply_key(key, sizeof key, ob->in_reply_to);
-	redisReply *r = redisCommand(env->rc, "SET %s %s EX %d", key, json, TEST_REPLY_TTL_S);
-	enum rd_err err = (r && r->type == REDIS_REPLY_STATUS) ? RD_OK : RD_EUNAVAIL;
-	if (r)
-		freeReplyObject(r);
-	if (!err) {
-		char await_key[MODEL_ID_LEN + 8];
-		snprintf(await_key, sizeof await_key, "test:%s", ob->in_reply_to);
-		if (bus_publish(env->rc, await_key, json, strlen(json)) != RD_OK)
-			err = RD_EUNAVAIL;
-	}
+	char await_key[MODEL_ID_LEN + 8];
+	snprintf(await_key, sizeof await_key, "test:%s", ob->in_reply_to);
+	/* one round trip: store (for a resend), then wake; every reply queued is read */
+	int set_q = redisAppendCommand(env->rc, "SET %s %s EX %d", key, json, TEST_REPLY_TTL_S) ==
+		    REDIS_OK;
+	int pub_q = set_q && bus_publish_append(env->rc, await_key, json, strlen(json)) == RD_OK;
+	redisReply *set = NULL, *pub = NULL;
+	if (set_q && redisGetReply(env->rc, (void **)&set) != REDIS_OK)
+		set = NULL;
+	if (pub_q && !env->rc->err && redisGetReply(env->rc, (void **)&pub) != REDIS_OK)
+		pub = NULL;
+	enum rd_err err = set && set->type == REDIS_REPLY_STATUS && pub &&
+				  pub->type == REDIS_REPLY_INTEGER
+			  ? RD_OK
+			  : RD_EUNAVAIL;
+	if (set)
+		freeReplyObject(set);
+	if (pub)
+		freeReplyObject(pub);
 	free(json);
 	return err;
 }

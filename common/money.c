@@ -1,12 +1,17 @@
 #include "common/money.h"
 
 #include <ctype.h>
+#include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <unicode/uloc.h>
 #include <unicode/unum.h>
 #include <unicode/ustring.h>
+#include <unicode/uvernum.h>
+
+#include "common/log.h"
 
 /* Decimals per currency (ISO 4217 minor unit). USDC is counted in cents. */
 static const struct { const char *cur; int exp; } currencies[] = {
@@ -150,6 +155,49 @@ static const char *pick_locale(const char *locale)
 	return "en";
 }
 
+/* ICU is opened on the first money_format (dlopen), not linked: an idle
+ * gateway does not carry its libraries (~2.5 MB of pages with libstdc++).
+ * The names looked up are ICU's versioned ones: <unicode/urename.h> turns
+ * unum_open into unum_open_72, and ICU_NAME stringifies that. */
+#define ICU_STR_(x) #x
+#define ICU_NAME(x) ICU_STR_(x)
+#define ICU_LIB "libicui18n.so." ICU_NAME(U_ICU_VERSION_MAJOR_NUM)
+
+#define ICU_FUNCS(X)                                                           \
+	X(uloc_forLanguageTag)                                                 \
+	X(unum_open)                                                           \
+	X(unum_setAttribute)                                                   \
+	X(unum_setTextAttribute)                                               \
+	X(unum_formatDecimal)                                                  \
+	X(unum_close)                                                          \
+	X(u_charsToUChars)                                                     \
+	X(u_strToUTF8)
+
+static struct {
+#define X(f) __typeof__(f) *f;
+	ICU_FUNCS(X)
+#undef X
+	int ok;
+} icu;
+static pthread_once_t icu_once = PTHREAD_ONCE_INIT;
+
+static void icu_open(void)
+{
+	void *h = dlopen(ICU_LIB, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		LOG_E("money", "icu_missing", "%s", dlerror());
+		return;
+	}
+#define X(f)                                                                   \
+	if (!(*(void **)&icu.f = dlsym(h, ICU_NAME(f)))) {                     \
+		LOG_E("money", "icu_missing", "%s: no %s", ICU_LIB, ICU_NAME(f)); \
+		return;                                                        \
+	}
+	ICU_FUNCS(X)
+#undef X
+	icu.ok = 1; /* h stays open for the life of the process */
+}
+
 enum rd_err money_format(int64_t minor, const char *cur, const char *locale, char *buf, size_t n)
 {
 	char dec[48], icu_loc[64];
@@ -159,28 +207,31 @@ enum rd_err money_format(int64_t minor, const char *cur, const char *locale, cha
 	enum rd_err err = money_decimal(minor, cur, dec, sizeof dec);
 	if (err)
 		return err;
-	uloc_forLanguageTag(pick_locale(locale), icu_loc, sizeof icu_loc, NULL, &st);
+	pthread_once(&icu_once, icu_open);
+	if (!icu.ok)
+		return RD_EUNAVAIL;
+	icu.uloc_forLanguageTag(pick_locale(locale), icu_loc, sizeof icu_loc, NULL, &st);
 	if (U_FAILURE(st))
 		return RD_EINVAL;
-	UNumberFormat *fmt = unum_open(is_token ? UNUM_DECIMAL : UNUM_CURRENCY, NULL, 0,
+	UNumberFormat *fmt = icu.unum_open(is_token ? UNUM_DECIMAL : UNUM_CURRENCY, NULL, 0,
 				       icu_loc, NULL, &st);
 	if (U_FAILURE(st)) /* U_USING_DEFAULT_WARNING is not a failure */
 		return RD_EINVAL;
 	if (is_token) {
 		int exp = money_exponent(cur);
-		unum_setAttribute(fmt, UNUM_MIN_FRACTION_DIGITS, exp);
-		unum_setAttribute(fmt, UNUM_MAX_FRACTION_DIGITS, exp);
+		icu.unum_setAttribute(fmt, UNUM_MIN_FRACTION_DIGITS, exp);
+		icu.unum_setAttribute(fmt, UNUM_MAX_FRACTION_DIGITS, exp);
 	} else {
-		u_charsToUChars(cur, ucur, 3);
+		icu.u_charsToUChars(cur, ucur, 3);
 		ucur[3] = 0;
-		unum_setTextAttribute(fmt, UNUM_CURRENCY_CODE, ucur, 3, &st);
+		icu.unum_setTextAttribute(fmt, UNUM_CURRENCY_CODE, ucur, 3, &st);
 	}
-	int32_t len = unum_formatDecimal(fmt, dec, -1, out, RD_ARRAY_LEN(out), NULL, &st);
-	unum_close(fmt);
+	int32_t len = icu.unum_formatDecimal(fmt, dec, -1, out, RD_ARRAY_LEN(out), NULL, &st);
+	icu.unum_close(fmt);
 	if (U_FAILURE(st) || len >= (int32_t)RD_ARRAY_LEN(out))
 		return RD_EINVAL;
 	int32_t wrote = 0;
-	u_strToUTF8(buf, (int32_t)n, &wrote, out, len, &st);
+	icu.u_strToUTF8(buf, (int32_t)n, &wrote, out, len, &st);
 	if (U_FAILURE(st) || st == U_STRING_NOT_TERMINATED_WARNING || (size_t)wrote >= n)
 		return RD_ELIMIT;
 	if (is_token) {

@@ -45,7 +45,8 @@ enum rd_err money_decimal(int64_t minor, const char *cur, char *buf, size_t n) R
  * (the space is U+00A0), (4900, "USD", "en") → "$49.00", (1250, "EUR", "de")
  * → "12,50 €". locale is a BCP 47 tag or ICU id; an unknown one is formatted
  * as "en". Output is UTF-8, NUL-terminated. RD_ELIMIT if buf is too small,
- * RD_EINVAL for an unknown currency. No float is involved. */
+ * RD_EINVAL for an unknown currency, RD_EUNAVAIL when ICU cannot be loaded
+ * (it is opened on the first call; logged). No float is involved. */
 enum rd_err money_format(int64_t minor, const char *cur, const char *locale,
 			 char *buf, size_t n) RD_WUR;
 

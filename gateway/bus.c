@@ -23,7 +23,7 @@ static pthread_t thread;
 static atomic_int running, subscribed, sock_fd = -1;
 static void (*deliver_fn)(const char *, const char *, size_t);
 
-enum rd_err bus_publish(redisContext *rc, const char *key, const char *payload, size_t len)
+enum rd_err bus_publish_append(redisContext *rc, const char *key, const char *payload, size_t len)
 {
 	/* wire form: key '\n' payload (keys never contain a newline) */
 	size_t klen = strlen(key);
@@ -33,9 +33,20 @@ enum rd_err bus_publish(redisContext *rc, const char *key, const char *payload, 
 	memcpy(msg, key, klen);
 	msg[klen] = '\n';
 	memcpy(msg + klen + 1, payload, len);
-	redisReply *r = redisCommand(rc, "PUBLISH %s %b", KEY_PUSH_CHANNEL, msg, klen + 1 + len);
+	int rc_ = redisAppendCommand(rc, "PUBLISH %s %b", KEY_PUSH_CHANNEL, msg, klen + 1 + len);
 	free(msg);
-	enum rd_err err = (r && r->type == REDIS_REPLY_INTEGER) ? RD_OK : RD_EREDIS;
+	return rc_ == REDIS_OK ? RD_OK : RD_ENOMEM;
+}
+
+enum rd_err bus_publish(redisContext *rc, const char *key, const char *payload, size_t len)
+{
+	redisReply *r = NULL;
+	enum rd_err err = bus_publish_append(rc, key, payload, len);
+	if (err)
+		return err;
+	if (redisGetReply(rc, (void **)&r) != REDIS_OK)
+		r = NULL;
+	err = (r && r->type == REDIS_REPLY_INTEGER) ? RD_OK : RD_EREDIS;
 	if (r)
 		freeReplyObject(r);
 	return err;

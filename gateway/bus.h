@@ -13,6 +13,11 @@
 
 /* Publish from any thread with that thread's connection (borrowed). */
 enum rd_err bus_publish(redisContext *rc, const char *key, const char *payload, size_t len) RD_WUR;
+/* The same PUBLISH, only appended to rc's pipeline (redisAppendCommand):
+ * the caller reads its reply (an INTEGER) in order with its other ones.
+ * RD_ENOMEM when nothing was appended. */
+enum rd_err bus_publish_append(redisContext *rc, const char *key, const char *payload,
+			       size_t len) RD_WUR;
 
 /* Subscriber thread: delivers each push to deliver() on the service thread
  * (called from bus_poll). */

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "agent/rscript.h"
 #include "channels/channel.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -40,27 +41,66 @@ static atomic_int running, busy;
 static struct agent *the_agent;
 
 /* A conversation is handled by one worker at a time, so its messages keep
- * their order and its dialog state is never written by two turns at once. */
+ * their order and its dialog state is never written by two turns at once.
+ * A turn starts with one round trip (begin_script): take the lock, see
+ * whether the message was already handled, read the dialog state. */
+static struct rscript begin_script = {
+	.name = "turn_begin",
+	.src = "if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then\n"
+	       "  return {'locked'}\n"
+	       "end\n"
+	       "if redis.call('EXISTS', KEYS[2]) == 1 then\n"
+	       "  redis.call('DEL', KEYS[1])\n"
+	       "  return {'done'}\n"
+	       "end\n"
+	       "return {'ok', redis.call('HGET', KEYS[3], 'state') or ''}\n",
+};
+
 static const char unlock_lua[] =
 	"if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
+enum begin { BEGIN_FAILED = -1, BEGIN_OK, BEGIN_DONE };
 
-static int lock_conversation(struct thread_ctx *t, const char *cid)
+/* Lock m's conversation (waiting while another worker holds it) and read its
+ * dialog state into *state (caller frees; its element[1] is the text).
+ * BEGIN_DONE: the message was handled before (nothing held). BEGIN_FAILED:
+ * Redis trouble, or the lock still held after ~30 s, or shutting down. */
+static enum begin begin_turn(struct thread_ctx *t, const struct message *m, const char *done_key,
+			     redisReply **state)
 {
+	char lock_key[MODEL_ID_LEN + 16], conv_key[MODEL_ID_LEN + 16], ttl[16];
+	snprintf(lock_key, sizeof lock_key, "rd:lock:{%s}", m->conversation_id);
+	snprintf(conv_key, sizeof conv_key, "rd:conv:{%s}", m->conversation_id);
+	snprintf(ttl, sizeof ttl, "%d", LOCK_TTL_MS);
+	const char *keys[] = { lock_key, done_key, conv_key };
+	const char *args[] = { t->consumer, ttl };
+
+	*state = NULL;
 	for (int tries = 0; atomic_load(&running) || tries == 0; tries++) {
-		redisReply *r = redisCommand(t->rc, "SET rd:lock:{%s} %s NX PX %d", cid, t->consumer,
-					     LOCK_TTL_MS);
-		if (!r)
-			return -1;
-		int ok = r->type == REDIS_REPLY_STATUS;
+		redisReply *r;
+		if (rscript_run(t->rc, &begin_script, 3, keys, 2, args, &r) != RD_OK)
+			return BEGIN_FAILED;
+		const char *tag = r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
+						  r->element[0]->type == REDIS_REPLY_STRING
+					  ? r->element[0]->str
+					  : "";
+		if (strcmp(tag, "ok") == 0 && r->elements == 2 &&
+		    r->element[1]->type == REDIS_REPLY_STRING) {
+			*state = r;
+			return BEGIN_OK;
+		}
 		freeReplyObject(r);
-		if (ok)
-			return 0;
+		if (strcmp(tag, "done") == 0)
+			return BEGIN_DONE;
+		if (strcmp(tag, "locked") != 0) {
+			LOG_E("worker", "begin_reply", "turn_begin: unexpected reply");
+			return BEGIN_FAILED;
+		}
 		usleep(tries < 50 ? 2000 : 20000);
 		if (tries > 1500)
-			return -1;
+			return BEGIN_FAILED;
 	}
-	return -1;
+	return BEGIN_FAILED;
 }
 
 static void unlock_conversation(struct thread_ctx *t, const char *cid)
@@ -171,16 +211,15 @@ static int handle_inbound(struct thread_ctx *t, const char *id, const char *json
 	int rc = -1;
 	char done_key[MODEL_CHANNEL_LEN + MODEL_ID_LEN + 16];
 	snprintf(done_key, sizeof done_key, "rd:done:%s:%s", m.channel, m.message_id);
-	if (lock_conversation(t, m.conversation_id) < 0)
+	redisReply *state;
+	switch (begin_turn(t, &m, done_key, &state)) {
+	case BEGIN_FAILED:
 		goto out;
-	redisReply *r = redisCommand(t->rc, "EXISTS %s", done_key);
-	if (!r)
-		goto unlock;
-	long long seen = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
-	freeReplyObject(r);
-	if (seen) { /* a replay of a turn that was committed: nothing to do */
+	case BEGIN_DONE: /* a replay of a turn that was committed: nothing to do */
 		rc = ack(t, KEY_INBOUND, GROUP_AGENTS, id);
-		goto unlock;
+		goto out;
+	case BEGIN_OK:
+		break;
 	}
 
 	void *ch_ctx;
@@ -190,7 +229,8 @@ static int handle_inbound(struct thread_ctx *t, const char *id, const char *json
 		ch->mark_read(ch_ctx, &env, &m);
 	}
 	struct turn turn;
-	enum rd_err err = agent_handle(the_agent, t->rc, &m, &turn);
+	enum rd_err err = agent_handle(the_agent, t->rc, &m, state->element[1]->str, &turn);
+	freeReplyObject(state);
 	if (err == RD_EBUSY) {
 		LOG_D("worker", "turn_deferred", "message %s: no rail slot free (will retry)", id);
 		undeliver(t, id, m.attempt);
@@ -211,8 +251,11 @@ static int handle_inbound(struct thread_ctx *t, const char *id, const char *json
 	redisAppendCommand(t->rc, "SET %s 1 EX %d", done_key, DONE_TTL_S);
 	redisAppendCommand(t->rc, "XACK %s %s %s", KEY_INBOUND, GROUP_AGENTS, id);
 	redisAppendCommand(t->rc, "EXEC");
+	/* the lock goes in the same round trip */
+	redisAppendCommand(t->rc, "EVAL %s 1 rd:lock:{%s} %s", unlock_lua, m.conversation_id,
+			   t->consumer);
 	int ok = 1;
-	for (int i = 0; i < n + 4; i++) {
+	for (int i = 0; i < n + 5; i++) {
 		redisReply *x = NULL;
 		if (redisGetReply(t->rc, (void **)&x) != REDIS_OK || !x) {
 			ok = 0;
@@ -229,6 +272,7 @@ static int handle_inbound(struct thread_ctx *t, const char *id, const char *json
 		LOG_W("worker", "commit_failed", "message %s (will retry)", id);
 	}
 	turn_free(&turn);
+	goto out; /* the lock was released with the commit */
 unlock:
 	if (!t->rc->err)
 		unlock_conversation(t, m.conversation_id);

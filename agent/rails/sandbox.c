@@ -11,8 +11,10 @@
  * counters let tests prove "never called" and "paid once". */
 #include "agent/rails.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent/rscript.h"
 #include "common/log.h"
@@ -28,9 +30,9 @@
  * [10] conversation_id [11] created_at.
  * Returns {"replay", id} | {"retry", current seq} (nothing written) |
  * {"failed", reason} | {"succeeded", id}. */
-static const struct rscript refund_script = {
-	"sandbox_refund",
-	"local known = redis.call('GET', KEYS[1])\n"
+static struct rscript refund_script = {
+	.name = "sandbox_refund",
+	.src = "local known = redis.call('GET', KEYS[1])\n"
 	"if known then\n"
 	"  redis.call('INCR', KEYS[4])\n"
 	"  return {'replay', known}\n"
@@ -135,6 +137,7 @@ static enum rd_err sandbox_refund(void *ctx, redisContext *rc, const struct rail
 	if (rscript_counter(rc, "rd:sandbox:seq", &seq) != RD_OK)
 		return unavailable(res);
 
+	unsigned seed = (unsigned)(uintptr_t)&seed ^ (unsigned)getpid();
 	for (int attempt = 0; attempt < SANDBOX_RETRIES; attempt++) {
 		snprintf(sseq, sizeof sseq, "%lld", seq);
 		snprintf(id, sizeof id, "re_sbx_%06lld", seq + 1);
@@ -154,6 +157,7 @@ static enum rd_err sandbox_refund(void *ctx, redisContext *rc, const struct rail
 			freeReplyObject(r);
 			if (e != RD_OK)
 				return unavailable(res);
+			rscript_backoff(attempt, &seed);
 			continue;
 		}
 		if (strcmp(word, "failed") == 0) {
