@@ -695,10 +695,12 @@ def render(results):
                         f"ws: {fmt(med(R, 'ws', 'kib_per_session'), 2)} KiB, socket.io: "
                         f"{fmt(med(R, 'sio', 'kib_per_session'), 2)} KiB", f"{fmt(ratio, 2)}× ws",
                         status(held >= wc["sessions"] and per is not None and per <= 4), wc["_when"]))
-        targets.append(("Idle gateway RSS", "≤ 10 MB (MiB here)", f"{fmt(idle, 1)} MiB",
+        mb = idle * 1.048576 if idle is not None else None  # MiB → MB (10^6 bytes)
+        targets.append(("Idle gateway RSS", "≤ 10 MB (10^6 bytes: 9.54 MiB)",
+                        f"{fmt(idle, 2)} MiB ({fmt(mb, 2)} MB)",
                         f"ws: {fmt(med(R, 'ws', 'rss_idle_mib'), 1)} MiB, socket.io: "
                         f"{fmt(med(R, 'sio', 'rss_idle_mib'), 1)} MiB", "—",
-                        status(idle is not None and idle <= 10), wc["_when"]))
+                        status(mb is not None and mb <= 10), wc["_when"]))
         sections.append(webchat_section(wc))
     if wa or ch:
         cmds = []
