@@ -155,7 +155,8 @@ static size_t pat_compile(const char *src, struct pat *p, struct alt *alts, size
 		t->kind = PT_WORD;
 		if (n >= 2 && st[0] == '.' && st[1] == '.') {
 			t->kind = PT_GAP;
-			t->gap = (uint8_t)((n == 3 && st[2] >= '0' && st[2] <= '9') ? (unsigned)(st[2] - '0') : NLU_GAP);
+			int digit = n == 3 && st[2] >= '0' && st[2] <= '9';
+			t->gap = (uint8_t)(digit ? (unsigned)(st[2] - '0') : NLU_GAP);
 			continue;
 		}
 		if (n == 1 && st[0] == '$') {
