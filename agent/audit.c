@@ -218,7 +218,6 @@ enum rd_err audit_append(redisContext *rc, const char *ikey, const char *kind,
 			 const char *conv, const char *data, char *id_out, char *hash_out)
 {
 	char prev[65], hash[65], seqs[24], tss[24];
-	unsigned seed = (unsigned)now_ms() ^ (unsigned)(uintptr_t)&seed;
 
 	if (!rc || !kind || !kind[0])
 		return RD_EINVAL;
@@ -280,7 +279,7 @@ enum rd_err audit_append(redisContext *rc, const char *ikey, const char *kind,
 			if (head.known)
 				memcpy(head.hash, r->element[2]->str, 65);
 			freeReplyObject(r);
-			rscript_backoff(attempt, &seed);
+			rscript_backoff(attempt);
 			continue;
 		}
 		int ok = strcmp(tag, "ok") == 0, dup = strcmp(tag, "dup") == 0;

@@ -9,11 +9,9 @@
  * ever skipped or used twice. */
 #include "agent/creditnote.h"
 
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "agent/rscript.h"
 #include "common/log.h"
@@ -83,7 +81,6 @@ enum rd_err creditnote_issue(redisContext *rc, const struct credit_note_req *req
 	if ((e = rscript_counter(rc, kseq, &seq)) != RD_OK)
 		return e;
 
-	unsigned seed = (unsigned)(uintptr_t)&seed ^ (unsigned)getpid();
 	for (int attempt = 0; attempt < CN_RETRIES; attempt++) {
 		snprintf(sseq, sizeof sseq, "%lld", seq);
 		snprintf(number, sizeof number, "%s%04lld", req->prefix, seq + 1);
@@ -104,7 +101,7 @@ enum rd_err creditnote_issue(redisContext *rc, const struct credit_note_req *req
 		if (e != RD_OK)
 			return e;
 		if (retry) {
-			rscript_backoff(attempt, &seed);
+			rscript_backoff(attempt);
 			continue;
 		}
 		*created = strcmp(word, "created") == 0;

@@ -7,11 +7,9 @@
  * current value and writes nothing (see creditnote.c). */
 #include "agent/review.h"
 
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "agent/rscript.h"
 #include "common/log.h"
@@ -62,7 +60,6 @@ enum rd_err review_open(redisContext *rc, const struct ticket_req *req, char *id
 	if ((e = rscript_counter(rc, "rd:ticket:seq", &seq)) != RD_OK)
 		return e;
 
-	unsigned seed = (unsigned)(uintptr_t)&seed ^ (unsigned)getpid();
 	for (int attempt = 0; attempt < REVIEW_RETRIES; attempt++) {
 		snprintf(sseq, sizeof sseq, "%lld", seq);
 		snprintf(id, sizeof id, "T-%04lld", seq + 1);
@@ -93,7 +90,7 @@ enum rd_err review_open(redisContext *rc, const struct ticket_req *req, char *id
 		if (e != RD_OK)
 			return e;
 		if (retry) {
-			rscript_backoff(attempt, &seed);
+			rscript_backoff(attempt);
 			continue;
 		}
 		*created = strcmp(word, "created") == 0;

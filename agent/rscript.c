@@ -3,10 +3,12 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <mbedtls/sha1.h>
 
@@ -25,11 +27,14 @@ static void script_sha(const char *src, char out[41])
 	out[40] = '\0';
 }
 
-void rscript_backoff(int attempt, unsigned *seed)
+void rscript_backoff(int attempt)
 {
+	static _Thread_local unsigned seed;
 	if (attempt < 2)
 		return;
-	long us = 50L * (attempt < 20 ? attempt : 20) + (long)(rand_r(seed) % 200);
+	if (!seed) /* differs per thread and per process */
+		seed = (unsigned)(uintptr_t)&seed ^ (unsigned)getpid() ^ (unsigned)time(NULL);
+	long us = 50L * (attempt < 20 ? attempt : 20) + (long)(rand_r(&seed) % 200);
 	struct timespec ts = { 0, us * 1000L };
 	nanosleep(&ts, NULL);
 }

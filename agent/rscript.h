@@ -51,9 +51,9 @@ enum rd_err rscript_cmd(redisContext *rc, size_t argc, const char *const *argv,
 
 /* Before retry number `attempt` (0-based) of an optimistic write that lost
  * to another writer: nothing for the first two, then a sleep of up to ~1 ms
- * with jitter (seed: the caller's rand_r state), so that writers that keep
+ * with jitter (per-thread random state), so that writers that keep
  * colliding spread out instead of losing to each other in lock step. */
-void rscript_backoff(int attempt, unsigned *seed);
+void rscript_backoff(int attempt);
 
 /* snprintf into buf[n] for a key; RD_EINVAL when it does not fit. */
 enum rd_err rscript_key(char *buf, size_t n, const char *fmt, ...) RD_WUR RD_PRINTF(3, 4);

@@ -11,10 +11,8 @@
  * counters let tests prove "never called" and "paid once". */
 #include "agent/rails.h"
 
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "agent/rscript.h"
 #include "common/log.h"
@@ -137,7 +135,6 @@ static enum rd_err sandbox_refund(void *ctx, redisContext *rc, const struct rail
 	if (rscript_counter(rc, "rd:sandbox:seq", &seq) != RD_OK)
 		return unavailable(res);
 
-	unsigned seed = (unsigned)(uintptr_t)&seed ^ (unsigned)getpid();
 	for (int attempt = 0; attempt < SANDBOX_RETRIES; attempt++) {
 		snprintf(sseq, sizeof sseq, "%lld", seq);
 		snprintf(id, sizeof id, "re_sbx_%06lld", seq + 1);
@@ -157,7 +154,7 @@ static enum rd_err sandbox_refund(void *ctx, redisContext *rc, const struct rail
 			freeReplyObject(r);
 			if (e != RD_OK)
 				return unavailable(res);
-			rscript_backoff(attempt, &seed);
+			rscript_backoff(attempt);
 			continue;
 		}
 		if (strcmp(word, "failed") == 0) {
