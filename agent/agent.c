@@ -192,10 +192,9 @@ enum rd_err turn_for_customer(struct tctx *c, const char *cid, const char *chann
 	return RD_OK;
 }
 
-enum rd_err audit_step(struct tctx *c, const char *kind, json_t *data, char *hash_out)
+static enum rd_err audit_keyed(struct tctx *c, const char *ikey, const char *kind, json_t *data,
+			       char *hash_out)
 {
-	char ikey[MODEL_CHANNEL_LEN + MODEL_ID_LEN + 48];
-	snprintf(ikey, sizeof ikey, "%s:%s:%d:%s", c->in->channel, c->in->message_id, ++c->step, kind);
 	if (!data)
 		return RD_ENOMEM;
 	json_object_set_new(data, "message_id", json_string(c->in->message_id));
@@ -207,6 +206,29 @@ enum rd_err audit_step(struct tctx *c, const char *kind, json_t *data, char *has
 	enum rd_err err = audit_append(c->rc, ikey, kind, c->t->out.conversation_id, s, NULL, hash_out);
 	free(s);
 	return err;
+}
+
+enum rd_err audit_step(struct tctx *c, const char *kind, json_t *data, char *hash_out)
+{
+	char ikey[MODEL_CHANNEL_LEN + MODEL_ID_LEN + 48];
+	if (strcmp(kind, "reply") == 0)
+		snprintf(ikey, sizeof ikey, "%s:%s:reply:%d", c->in->channel, c->in->message_id,
+			 ++c->replies);
+	else
+		snprintf(ikey, sizeof ikey, "%s:%s:%d:%s", c->in->channel, c->in->message_id,
+			 ++c->step, kind);
+	return audit_keyed(c, ikey, kind, data, hash_out);
+}
+
+enum rd_err audit_refund_step(struct tctx *c, const char *kind, const char *key, json_t *data,
+			      char *hash_out)
+{
+	char ikey[256];
+	if (snprintf(ikey, sizeof ikey, "%s:%s", kind, key) >= (int)sizeof ikey) {
+		json_decref(data);
+		return RD_EINVAL;
+	}
+	return audit_keyed(c, ikey, kind, data, hash_out);
 }
 
 /* ---- understanding → dialog ---- */

@@ -26,6 +26,7 @@ struct tctx {
 	const char *locale;        /* a loaded template locale */
 	int64_t now;               /* seconds */
 	int step;                  /* audit steps so far: part of each idempotency key */
+	int replies;               /* replies audited so far: part of theirs */
 };
 
 /* Point the turn at a customer's conversation (for turns that do not come
@@ -40,8 +41,17 @@ enum rd_err turn_for_customer(struct tctx *c, const char *cid, const char *chann
 enum rd_err say(struct tctx *c, enum template_id id, ...);
 /* Same, with Yes / No buttons (ids confirm_yes / confirm_no). */
 enum rd_err say_confirm(struct tctx *c, enum template_id id, ...);
-/* Append an audit entry for this turn (steals data); hash_out may be NULL. */
+/* Append an audit entry for this turn (steals data); hash_out may be NULL.
+ * Its idempotency key is the message id with the step's number (a reply's:
+ * its number among the turn's replies), so a replayed turn that takes the
+ * same steps appends nothing new. */
 enum rd_err audit_step(struct tctx *c, const char *kind, json_t *data, char *hash_out) RD_WUR;
+/* The same for an entry that belongs to a refund rather than to a turn (the
+ * refund, its credit note): keyed by kind and refund key, so that a replay
+ * which skips steps (the rail already paid, the note already sealed) cannot
+ * append it twice nor shift the numbers of what follows. */
+enum rd_err audit_refund_step(struct tctx *c, const char *kind, const char *key, json_t *data,
+			      char *hash_out) RD_WUR;
 /* Format money for the turn's locale into buf (falls back to "186.00 BRL"). */
 const char *fmt_money(struct tctx *c, int64_t minor, const char *cur, char *buf, size_t n);
 /* Localized label of a payment rail ("Pix", "card"…). */

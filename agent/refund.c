@@ -238,12 +238,12 @@ enum rd_err settle(struct tctx *c, const struct order *o, const char *key, int64
 			       "rail", o->payment.rail, "provider", o->payment.provider, "amount",
 			       (json_int_t)amount, "currency", o->currency, "payment_id", o->payment.id,
 			       "tx_hash", res->tx_hash);
-	if ((err = audit_step(c, "refund", rf, refund_hash)))
+	if ((err = audit_refund_step(c, "refund", key, rf, refund_hash)))
 		return err;
 	json_t *cj = json_pack("{s:s, s:s, s:I, s:s, s:s}", "number", number, "refund_id", key,
 			       "amount", (json_int_t)amount, "currency", o->currency, "refund_entry",
 			       refund_hash);
-	if ((err = audit_step(c, "credit_note", cj, cn_hash)))
+	if ((err = audit_refund_step(c, "credit_note", key, cj, cn_hash)))
 		return err;
 	if ((err = creditnote_seal(c->rc, number, cn_hash)))
 		return err;

@@ -92,6 +92,42 @@ def test_valid_small_refund(gw, redis_server):
     assert 'redress_decisions_total{outcome="approve"} 1' in metrics
 
 
+def test_a_replayed_confirmation_whose_commit_was_lost_audits_nothing_twice(gw, redis_server):
+    """A crash after the "yes" turn paid, sealed the credit note and audited
+    its replies, but before its commit: the turn runs again and takes the
+    short way (the rail says paid, the note is sealed). Its entries must be
+    the ones already written, not new ones under shifted step numbers."""
+    redis = redis_server.client
+    offer(gw, "rio", "1001", "alex@example.com")
+    before = redis.hget("rd:conv:{test:rio}", "state")
+    done = say(gw, "rio", button="confirm_yes")
+    assert len(done["replies"]) == 2, done
+    mid = done["message_id"]
+    entry = [f["m"] for _, f in redis.xrange("rd:inbound") if json.loads(f["m"])["message_id"] == mid]
+    assert len(entry) == 1
+
+    def by_kind():
+        kinds = {}
+        for _, f in redis.xrange("rd:audit"):
+            if json.loads(f["data"]).get("message_id") == mid:
+                kinds[f["kind"]] = kinds.get(f["kind"], 0) + 1
+        return kinds
+    first = by_kind()
+    assert first.get("refund") == 1 and first.get("credit_note") == 1 and first.get("reply") == 2, first
+
+    # the commit is lost: state as before the turn, no done mark, the entry delivered again
+    redis.hset("rd:conv:{test:rio}", "state", before)
+    redis.delete(f"rd:done:test:{mid}")
+    redis.xadd("rd:inbound", {"m": entry[0]})
+    wait_for(lambda: redis.exists(f"rd:done:test:{mid}"), 10, what="the replayed turn committed")
+
+    assert by_kind() == first
+    assert refunds_created(redis) == 1
+    assert redis.exists("rd:cn:NC-0002") == 0
+    verify = run_cli("audit", "verify", config=gw)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
 def test_refund_above_per_refund_cap_escalates_and_never_calls_the_rail(gateway, redis_server):
     # policy would auto-approve $49.00, but the agent's mandate stops at $30.00
     gw = gateway({"mandate": {"per_refund_cap": "USD 30.00, BRL 800.00"}})
