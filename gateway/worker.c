@@ -89,10 +89,11 @@ static enum begin begin_turn(struct thread_ctx *t, const struct message *m, cons
 			*state = r;
 			return BEGIN_OK;
 		}
-		freeReplyObject(r);
-		if (strcmp(tag, "done") == 0)
+		int done = strcmp(tag, "done") == 0, locked = strcmp(tag, "locked") == 0;
+		freeReplyObject(r); /* tag pointed into it */
+		if (done)
 			return BEGIN_DONE;
-		if (strcmp(tag, "locked") != 0) {
+		if (!locked) {
 			LOG_E("worker", "begin_reply", "turn_begin: unexpected reply");
 			return BEGIN_FAILED;
 		}
