@@ -83,8 +83,8 @@ enum rd_err dialog_load(redisContext *rc, const char *cid, struct dialog *d)
 			freeReplyObject(r);
 		return RD_EREDIS;
 	}
-	if (r->type == REDIS_REPLY_STRING)
-		from_json(r->str, r->len, d);
+	int found = r->type == REDIS_REPLY_STRING;
+	dialog_parse(found ? r->str : "", found ? r->len : 0, d);
 	freeReplyObject(r);
 	return RD_OK;
 }

@@ -104,10 +104,17 @@ static enum begin begin_turn(struct thread_ctx *t, const struct message *m, cons
 	return BEGIN_FAILED;
 }
 
+/* Queue the release of cid's lock (only if this worker still holds it). */
+static void append_unlock(struct thread_ctx *t, const char *cid)
+{
+	redisAppendCommand(t->rc, "EVAL %s 1 rd:lock:{%s} %s", unlock_lua, cid, t->consumer);
+}
+
 static void unlock_conversation(struct thread_ctx *t, const char *cid)
 {
-	redisReply *r = redisCommand(t->rc, "EVAL %s 1 rd:lock:{%s} %s", unlock_lua, cid, t->consumer);
-	if (r)
+	redisReply *r = NULL;
+	append_unlock(t, cid);
+	if (redisGetReply(t->rc, (void **)&r) == REDIS_OK && r)
 		freeReplyObject(r);
 }
 
@@ -253,8 +260,7 @@ static int handle_inbound(struct thread_ctx *t, const char *id, const char *json
 	redisAppendCommand(t->rc, "XACK %s %s %s", KEY_INBOUND, GROUP_AGENTS, id);
 	redisAppendCommand(t->rc, "EXEC");
 	/* the lock goes in the same round trip */
-	redisAppendCommand(t->rc, "EVAL %s 1 rd:lock:{%s} %s", unlock_lua, m.conversation_id,
-			   t->consumer);
+	append_unlock(t, m.conversation_id);
 	int ok = 1;
 	for (int i = 0; i < n + 5; i++) {
 		redisReply *x = NULL;
