@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "agent/nlu.h"
+#include "common/money.h"
 #include "fuzz/fuzz.h"
 
 static int ascii_in(const char *s, const char *set)
@@ -37,7 +38,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (u.has_amount) {
 		FUZZ_CHECK(u.amount.minor >= 0);
-		FUZZ_CHECK(!u.amount.cur[0] || (strlen(u.amount.cur) == 3 &&
+		/* "" (ambiguous: "pesos") or a code money knows: ISO 4217 or USDC */
+		FUZZ_CHECK(!u.amount.cur[0] || (money_exponent(u.amount.cur) >= 0 &&
 						 ascii_in(u.amount.cur, "ABCDEFGHIJKLMNOPQRSTUVWXYZ")));
 	} else {
 		FUZZ_CHECK(!u.amount.cur[0]);
