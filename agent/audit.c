@@ -9,6 +9,7 @@
 
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,29 +206,26 @@ out:
 
 static struct rscript append_script = { .name = "audit_append", .src = append_lua };
 
-/* This thread's last view of the chain head: an append tries it first and
- * costs one round trip when no other writer came between (the script
- * checks it, and answers a stale one with the real head). */
-static _Thread_local struct {
+/* The process's last view of the chain head, and the lock that makes this
+ * process's appends one at a time. An append tries the view first and costs
+ * one round trip when no other process wrote between (the script checks it,
+ * and answers a stale one with the real head). Threads of one process never
+ * race each other for the head: with a view per thread, two agent workers
+ * each made the other's view stale on every append, and under load a turn
+ * could lose 50 rounds in a row (bench/NOTES.md). The lock is held for one
+ * round trip per append. */
+static pthread_mutex_t head_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
 	int known;
 	int64_t seq;
 	char hash[65];
 } head;
 
-enum rd_err audit_append(redisContext *rc, const char *ikey, const char *kind,
-			 const char *conv, const char *data, char *id_out, char *hash_out)
+/* audit_append with head_mu held and the arguments checked. */
+static enum rd_err append_locked(redisContext *rc, const char *ikey, const char *kind,
+				 const char *conv, const char *data, char *id_out, char *hash_out)
 {
 	char prev[65], hash[65], seqs[24], tss[24];
-
-	if (!rc || !kind || !kind[0])
-		return RD_EINVAL;
-	ikey = ikey ? ikey : "";
-	conv = conv ? conv : "";
-	data = data ? data : "{}";
-	if (strchr(kind, '\n') || strchr(conv, '\n'))
-		return RD_EINVAL; /* the hashed text must split one way only */
-	if (rc->err)
-		return RD_EREDIS;
 	const char *sha = rscript_sha(&append_script);
 
 	for (int attempt = 0; attempt < AUDIT_MAX_TRIES; attempt++) {
@@ -305,6 +303,24 @@ enum rd_err audit_append(redisContext *rc, const char *ikey, const char *kind,
 	}
 	LOG_W("audit", "append_contended", "gave up after %d attempts", AUDIT_MAX_TRIES);
 	return RD_EREDIS;
+}
+
+enum rd_err audit_append(redisContext *rc, const char *ikey, const char *kind,
+			 const char *conv, const char *data, char *id_out, char *hash_out)
+{
+	if (!rc || !kind || !kind[0])
+		return RD_EINVAL;
+	ikey = ikey ? ikey : "";
+	conv = conv ? conv : "";
+	data = data ? data : "{}";
+	if (strchr(kind, '\n') || strchr(conv, '\n'))
+		return RD_EINVAL; /* the hashed text must split one way only */
+	if (rc->err)
+		return RD_EREDIS;
+	pthread_mutex_lock(&head_mu);
+	enum rd_err err = append_locked(rc, ikey, kind, conv, data, id_out, hash_out);
+	pthread_mutex_unlock(&head_mu);
+	return err;
 }
 
 /* Fill v from one XRANGE element [id, [f, v, f, v, …]]. Returns 1, or 0

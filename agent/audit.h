@@ -29,7 +29,9 @@ void audit_hash(const char *prev, int64_t seq, int64_t ts_ms, const char *kind,
  * like conv, free of '\n' (else RD_EINVAL); conv NULL reads as "", data
  * NULL as "{}". RD_EREDIS when Redis fails, when the head is missing while
  * the stream is not empty (appending would fork the chain), or after 50
- * lost races for the head. Blocking: call from a worker thread. */
+ * lost races for the head (to other processes: the appends of one process
+ * take turns, one round trip each). Blocking: call from a worker thread;
+ * thread-safe, each thread with its own rc. */
 enum rd_err audit_append(redisContext *rc, const char *ikey, const char *kind,
 			 const char *conv, const char *data, char *id_out,
 			 char *hash_out) RD_WUR;

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -658,6 +659,52 @@ static void test_redis_head_cached(void **state)
 	assert_int_equal(r.checked, 5);
 }
 
+struct appender {
+	int n, failed;
+	char tag;
+};
+
+static void *append_many(void *arg)
+{
+	struct appender *a = arg;
+	redisContext *c = redisConnect("127.0.0.1", srv.port);
+	for (int i = 0; i < a->n && c && !c->err; i++) {
+		char ikey[32];
+		snprintf(ikey, sizeof ikey, "t%c-%d", a->tag, i);
+		a->failed += audit_append(c, ikey, "test.threads", "c", "{}", NULL, NULL) != RD_OK;
+	}
+	if (!c || c->err)
+		a->failed++;
+	if (c)
+		redisFree(c);
+	return NULL;
+}
+
+/* Two threads of one process (two agent workers) append at once: they take
+ * turns on the process's view of the head, so no append loses a round to
+ * the other — every append is one EVALSHA — and the chain is whole. With a
+ * view per thread, each made the other's stale on nearly every append. */
+static void test_redis_threads_take_turns(void **state)
+{
+	(void)state;
+	struct audit_verify_result r;
+	fresh();
+	assert_int_equal(audit_append(srv.rc, "first", "test.threads", "c", "{}", NULL, NULL), RD_OK);
+	freeReplyObject(cmd("CONFIG RESETSTAT"));
+	struct appender a[2] = { { 300, 0, 'a' }, { 300, 0, 'b' } };
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, append_many, &a[i]), 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	assert_int_equal(a[0].failed + a[1].failed, 0);
+	assert_int_equal(calls("evalsha"), 600);
+	assert_int_equal(calls("hmget"), 0);
+	assert_int_equal(audit_verify(srv.rc, &r), RD_OK);
+	assert_int_equal(r.ok, 1);
+	assert_int_equal(r.checked, 601);
+}
+
 int main(void)
 {
 	log_threshold = LOG_ERROR;
@@ -677,6 +724,7 @@ int main(void)
 		cmocka_unit_test(test_redis_truncated),
 		cmocka_unit_test(test_redis_concurrent),
 		cmocka_unit_test(test_redis_head_cached),
+		cmocka_unit_test(test_redis_threads_take_turns),
 	};
 	int failed = cmocka_run_group_tests_name("audit (pure)", pure, NULL, NULL);
 	failed += cmocka_run_group_tests_name("audit (redis)", redis, redis_start, redis_stop);
