@@ -19,6 +19,7 @@
 #include "agent/limits.h"
 #include "agent/llm.h"
 #include "agent/review.h"
+#include "agent/rscript.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -628,27 +629,31 @@ int agent_commit_append(redisContext *rc, const struct message *in, const struct
 {
 	const char *cid = t->out.conversation_id;
 	int n = 0;
-	char ts[24];
+	char ts[24], conv[MODEL_ID_LEN + 16], log[MODEL_ID_LEN + 16];
 	snprintf(ts, sizeof ts, "%lld", (long long)in->received_at_ms);
+	snprintf(conv, sizeof conv, "rd:conv:{%s}", cid);
 	if (strcmp(in->conversation_id, cid) == 0 && strcmp(in->channel, "system") != 0) {
 		/* the customer wrote: updated_at is their last message (WhatsApp's
 		 * 24 h window), route is where to answer them later */
-		redisAppendCommand(rc, "HSET rd:conv:{%s} state %s channel %s user %s updated_at %s route %s",
-				   cid, t->state_json, in->channel, in->channel_user_id, ts,
-				   in->route ? in->route : "");
+		rscript_append(rc, "HSET", conv, "state", t->state_json, "channel", in->channel, "user",
+			       in->channel_user_id, "updated_at", ts, "route", in->route ? in->route : "",
+			       NULL);
 	} else {
-		redisAppendCommand(rc, "HSET rd:conv:{%s} state %s", cid, t->state_json);
+		rscript_append(rc, "HSET", conv, "state", t->state_json, NULL);
 	}
 	n++;
-	redisAppendCommand(rc, "XADD rd:log:{%s} MAXLEN ~ %d * dir in message_id %s kind %s text %s ts %s",
-			   in->conversation_id, TRANSCRIPT_MAX, in->message_id,
-			   in->kind == MSG_BUTTON ? "button" : "text",
-			   in->kind == MSG_BUTTON ? in->payload : (in->text ? in->text : ""), ts);
+	snprintf(log, sizeof log, "rd:log:{%s}", in->conversation_id);
+	rscript_append(rc, "XADD", log, "MAXLEN", "~", RD_XSTR(TRANSCRIPT_MAX), "*", "dir", "in",
+		       "message_id", in->message_id, "kind", in->kind == MSG_BUTTON ? "button" : "text",
+		       "text", in->kind == MSG_BUTTON ? in->payload : (in->text ? in->text : ""), "ts", ts,
+		       NULL);
 	n++;
 	snprintf(ts, sizeof ts, "%lld", (long long)now_ms());
+	snprintf(log, sizeof log, "rd:log:{%s}", cid);
 	for (int i = 0; i < t->out.n_replies; i++, n++)
-		redisAppendCommand(rc, "XADD rd:log:{%s} MAXLEN ~ %d * dir out template %s text %s ts %s",
-				   cid, TRANSCRIPT_MAX, t->out.replies[i].name, t->out.replies[i].text, ts);
+		rscript_append(rc, "XADD", log, "MAXLEN", "~", RD_XSTR(TRANSCRIPT_MAX), "*", "dir", "out",
+			       "template", t->out.replies[i].name, "text", t->out.replies[i].text, "ts", ts,
+			       NULL);
 	return n;
 }
 

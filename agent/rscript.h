@@ -49,6 +49,17 @@ enum rd_err rscript_run(redisContext *rc, struct rscript *s, size_t nkeys,
 enum rd_err rscript_cmd(redisContext *rc, size_t argc, const char *const *argv,
 			redisReply **out) RD_WUR;
 
+/* Queue one command on rc's output buffer (pipelined: read its reply with
+ * redisGetReply) from its words, the list ended by NULL:
+ * rscript_append(rc, "XACK", stream, group, id, NULL). Each word is one
+ * argument, sent as is up to its NUL (spaces, '%' and quotes are plain
+ * bytes); at most RSCRIPT_MAX_ARGS. Use it, not redisAppendCommand's
+ * format string, on the hot paths: hiredis 0.14 formats a format string a
+ * byte at a time with a sprintf per argument — about a third of an agent
+ * turn's instructions (bench/NOTES.md). REDIS_OK, or REDIS_ERR when out of
+ * memory or given too many words (nothing is queued then). */
+int rscript_append(redisContext *rc, const char *word, ...) __attribute__((sentinel));
+
 /* Before retry number `attempt` (0-based) of an optimistic write that lost
  * to another writer: nothing for the first two, then a sleep of up to ~1 ms
  * with jitter (per-thread random state), so that writers that keep

@@ -8,6 +8,10 @@
 #define RD_WUR __attribute__((warn_unused_result))
 #define RD_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #define RD_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+/* A macro's value as a string literal: RD_XSTR(BLOCK_MS) → "500" (plain
+ * literals only: "(7 * 86400)" is not a number to Redis). */
+#define RD_STR(x) #x
+#define RD_XSTR(x) RD_STR(x)
 
 enum rd_err {
 	RD_OK = 0,

@@ -33,7 +33,9 @@ enum rd_err bus_publish_append(redisContext *rc, const char *key, const char *pa
 	memcpy(msg, key, klen);
 	msg[klen] = '\n';
 	memcpy(msg + klen + 1, payload, len);
-	int rc_ = redisAppendCommand(rc, "PUBLISH %s %b", KEY_PUSH_CHANNEL, msg, klen + 1 + len);
+	const char *argv[] = { "PUBLISH", KEY_PUSH_CHANNEL, msg };
+	size_t lens[] = { 7, sizeof KEY_PUSH_CHANNEL - 1, klen + 1 + len };
+	int rc_ = redisAppendCommandArgv(rc, 3, argv, lens);
 	free(msg);
 	return rc_ == REDIS_OK ? RD_OK : RD_ENOMEM;
 }

@@ -1,7 +1,9 @@
 #include "gateway/outbox.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
+#include "agent/rscript.h"
 #include "gateway/gateway.h"
 
 const char outbox_lua[] =
@@ -14,8 +16,9 @@ int outbox_append_pipelined(redisContext *rc, const struct outbound *ob)
 	char *json = outbound_to_json(ob);
 	if (!json)
 		return 0;
-	redisAppendCommand(rc, "EVAL %s 2 rd:out:seq:{%s} %s %s %s", outbox_lua, ob->conversation_id,
-			   KEY_OUTBOX, json, ob->conversation_id);
+	char seq[MODEL_ID_LEN + 16];
+	snprintf(seq, sizeof seq, "rd:out:seq:{%s}", ob->conversation_id);
+	rscript_append(rc, "EVAL", outbox_lua, "2", seq, KEY_OUTBOX, json, ob->conversation_id, NULL);
 	free(json);
 	return 1;
 }

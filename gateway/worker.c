@@ -107,7 +107,9 @@ static enum begin begin_turn(struct thread_ctx *t, const struct message *m, cons
 /* Queue the release of cid's lock (only if this worker still holds it). */
 static void append_unlock(struct thread_ctx *t, const char *cid)
 {
-	redisAppendCommand(t->rc, "EVAL %s 1 rd:lock:{%s} %s", unlock_lua, cid, t->consumer);
+	char key[MODEL_ID_LEN + 16];
+	snprintf(key, sizeof key, "rd:lock:{%s}", cid);
+	rscript_append(t->rc, "EVAL", unlock_lua, "1", key, t->consumer, NULL);
 }
 
 static void unlock_conversation(struct thread_ctx *t, const char *cid)
@@ -128,7 +130,10 @@ static void ensure_group(redisContext *rc, const char *stream, const char *group
 
 static int ack(struct thread_ctx *t, const char *stream, const char *group, const char *id)
 {
-	redisReply *r = redisCommand(t->rc, "XACK %s %s %s", stream, group, id);
+	redisReply *r = NULL;
+	if (rscript_append(t->rc, "XACK", stream, group, id, NULL) != REDIS_OK ||
+	    redisGetReply(t->rc, (void **)&r) != REDIS_OK)
+		r = NULL;
 	int ok = r && r->type == REDIS_REPLY_INTEGER;
 	if (r)
 		freeReplyObject(r);
@@ -251,14 +256,16 @@ static int handle_inbound(struct thread_ctx *t, const char *id, const char *json
 		goto unlock;
 	}
 	/* the turn is recorded once: state, transcript, outbox, done, ack */
-	redisAppendCommand(t->rc, "MULTI");
+	char ttl[16];
+	snprintf(ttl, sizeof ttl, "%d", DONE_TTL_S);
+	rscript_append(t->rc, "MULTI", NULL);
 	int n = agent_commit_append(t->rc, &m, &turn);
 	n += append_outbox(t, &turn.out);
 	for (int i = 0; i < turn.n_extra; i++)
 		n += append_outbox(t, &turn.extra[i]);
-	redisAppendCommand(t->rc, "SET %s 1 EX %d", done_key, DONE_TTL_S);
-	redisAppendCommand(t->rc, "XACK %s %s %s", KEY_INBOUND, GROUP_AGENTS, id);
-	redisAppendCommand(t->rc, "EXEC");
+	rscript_append(t->rc, "SET", done_key, "1", "EX", ttl, NULL);
+	rscript_append(t->rc, "XACK", KEY_INBOUND, GROUP_AGENTS, id, NULL);
+	rscript_append(t->rc, "EXEC", NULL);
 	/* the lock goes in the same round trip */
 	append_unlock(t, m.conversation_id);
 	int ok = 1;
@@ -291,7 +298,12 @@ out:
 /* Last sequence number delivered for a conversation (0 when none), or -1. */
 static long long delivered_seq(struct thread_ctx *t, const char *cid)
 {
-	redisReply *r = redisCommand(t->rc, "GET rd:out:sent:{%s}", cid);
+	char key[MODEL_ID_LEN + 16];
+	redisReply *r = NULL;
+	snprintf(key, sizeof key, "rd:out:sent:{%s}", cid);
+	if (rscript_append(t->rc, "GET", key, NULL) != REDIS_OK ||
+	    redisGetReply(t->rc, (void **)&r) != REDIS_OK)
+		r = NULL;
 	long long v = -1;
 	if (r && r->type == REDIS_REPLY_NIL)
 		v = 0;
@@ -307,10 +319,14 @@ static int finish_outbox(struct thread_ctx *t, const char *id, const char *cid, 
 {
 	if (!cid)
 		return ack(t, KEY_OUTBOX, GROUP_SENDERS, id);
-	redisAppendCommand(t->rc, "MULTI");
-	redisAppendCommand(t->rc, "SET rd:out:sent:{%s} %lld EX %d", cid, seq, OUT_SEQ_TTL_S);
-	redisAppendCommand(t->rc, "XACK %s %s %s", KEY_OUTBOX, GROUP_SENDERS, id);
-	redisAppendCommand(t->rc, "EXEC");
+	char key[MODEL_ID_LEN + 16], sseq[24], ttl[16];
+	snprintf(key, sizeof key, "rd:out:sent:{%s}", cid);
+	snprintf(sseq, sizeof sseq, "%lld", seq);
+	snprintf(ttl, sizeof ttl, "%d", OUT_SEQ_TTL_S);
+	rscript_append(t->rc, "MULTI", NULL);
+	rscript_append(t->rc, "SET", key, sseq, "EX", ttl, NULL);
+	rscript_append(t->rc, "XACK", KEY_OUTBOX, GROUP_SENDERS, id, NULL);
+	rscript_append(t->rc, "EXEC", NULL);
 	int ok = 1;
 	for (int i = 0; i < 4; i++) {
 		redisReply *r = NULL;
@@ -516,8 +532,12 @@ static void *thread_main(void *arg)
 			agent_poll_refunds(the_agent, t->rc, 50, ingest_news, t);
 			t->next_poll = mono_ms() + (int64_t)gw.cfg->pix.poll_interval_s * 1000;
 		}
-		r = redisCommand(t->rc, "XREADGROUP GROUP %s %s COUNT %d BLOCK %d STREAMS %s >", group,
-				 t->consumer, READ_COUNT, BLOCK_MS, stream);
+		r = NULL;
+		if (rscript_append(t->rc, "XREADGROUP", "GROUP", group, t->consumer, "COUNT",
+				   RD_XSTR(READ_COUNT), "BLOCK", RD_XSTR(BLOCK_MS), "STREAMS", stream, ">",
+				   NULL) != REDIS_OK ||
+		    redisGetReply(t->rc, (void **)&r) != REDIS_OK)
+			r = NULL;
 		if (r && r->type == REDIS_REPLY_ARRAY)
 			for (size_t s = 0; s < r->elements; s++)
 				if (r->element[s]->type == REDIS_REPLY_ARRAY && r->element[s]->elements == 2)
