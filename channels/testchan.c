@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "agent/rscript.h"
 #include "channels/channel.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -63,31 +64,48 @@ static void reply_key(char *out, size_t n, const char *message_id)
 	snprintf(out, n, "rd:reply:test:%s", message_id);
 }
 
-/* Outbox JSON (or NULL) → the HTTP answer. */
-static void answer(struct http_exchange *ex, const char *cid, const char *mid,
-		   const char *outbound_json, size_t len, int duplicate)
+/* The 200 answer's body for ob's replies (ob may be NULL: no replies):
+ * {"conversation_id", "message_id", "replies": [{"text", "buttons": [{"id", "title"}]}]}.
+ * New reference; NULL on ENOMEM. */
+static json_t *answer_json(const char *cid, const char *mid, const struct outbound *ob)
 {
 	json_t *resp = json_pack("{s:s, s:s}", "conversation_id", cid, "message_id", mid);
 	json_t *replies = json_array();
-	struct outbound ob;
-	if (outbound_json && outbound_from_json(outbound_json, len, &ob) == RD_OK) {
-		for (int i = 0; i < ob.n_replies; i++) {
-			json_t *r = json_pack("{s:s}", "text", ob.replies[i].text ? ob.replies[i].text : "");
-			json_t *bs = json_array();
-			for (int b = 0; b < ob.replies[i].n_buttons; b++)
-				json_array_append_new(bs, json_pack("{s:s, s:s}", "id", ob.replies[i].buttons[b].id,
-								   "title", ob.replies[i].buttons[b].title));
-			json_object_set_new(r, "buttons", bs);
-			json_array_append_new(replies, r);
-		}
-		outbound_free(&ob);
+	for (int i = 0; ob && i < ob->n_replies; i++) {
+		json_t *r = json_pack("{s:s}", "text", ob->replies[i].text ? ob->replies[i].text : "");
+		json_t *bs = json_array();
+		for (int b = 0; b < ob->replies[i].n_buttons; b++)
+			json_array_append_new(bs, json_pack("{s:s, s:s}", "id", ob->replies[i].buttons[b].id,
+							   "title", ob->replies[i].buttons[b].title));
+		json_object_set_new(r, "buttons", bs);
+		json_array_append_new(replies, r);
 	}
-	json_object_set_new(resp, "replies", replies);
-	if (duplicate)
-		json_object_set_new(resp, "duplicate", json_true());
-	if (!outbound_json)
-		json_object_set_new(resp, "pending", json_true());
-	http_respond_json(ex, outbound_json ? 200 : 202, resp);
+	if (!resp || json_object_set_new(resp, "replies", replies)) {
+		json_decref(resp);
+		return NULL;
+	}
+	return resp;
+}
+
+/* 202: stored, not answered within the wait. */
+static void answer_pending(struct http_exchange *ex, const char *cid, const char *mid)
+{
+	json_t *resp = answer_json(cid, mid, NULL);
+	json_object_set_new(resp, "pending", json_true());
+	http_respond_json(ex, 202, resp);
+}
+
+/* A resent message_id: the stored answer, marked "duplicate". */
+static void answer_duplicate(struct http_exchange *ex, const char *stored)
+{
+	json_t *resp = json_loads(stored, 0, NULL);
+	if (!json_is_object(resp)) {
+		json_decref(resp);
+		http_respond_error(ex, 503, "stored reply unreadable, retry later");
+		return;
+	}
+	json_object_set_new(resp, "duplicate", json_true());
+	http_respond_json(ex, 200, resp);
 }
 
 struct pending_msg {
@@ -96,10 +114,15 @@ struct pending_msg {
 	char message_id[MODEL_ID_LEN];
 };
 
+/* The sender published the answer's body ready to send (tc_send), or
+ * payload is NULL: the wait is over. */
 static void on_reply(struct http_exchange *ex, const char *payload, size_t len, void *arg)
 {
 	struct pending_msg *pm = arg;
-	answer(ex, pm->conversation_id, pm->message_id, payload, len, 0);
+	if (payload)
+		http_respond(ex, 200, "application/json", payload, len);
+	else
+		answer_pending(ex, pm->conversation_id, pm->message_id);
 	free(pm);
 }
 
@@ -116,7 +139,7 @@ static void on_ingested(struct http_exchange *ex, const struct ingest_result *r,
 		return;
 	}
 	if (r->n_dup && r->dup_reply) {
-		answer(ex, pm->conversation_id, pm->message_id, r->dup_reply, strlen(r->dup_reply), 1);
+		answer_duplicate(ex, r->dup_reply);
 		free(pm);
 		return;
 	}
@@ -261,21 +284,24 @@ static size_t tc_routes(void *ctx, struct http_route *out, size_t max)
 	return 1;
 }
 
-/* Store the replies for a resend, then wake the waiting request wherever it is. */
+/* Render the answer's body once, store it for a resend, then hand it to the
+ * waiting request wherever it is (the service thread only writes it). */
 static enum rd_err tc_send(void *ctx, const struct send_env *env, const struct outbound *ob)
 {
 	(void)ctx;
 	char key[MODEL_ID_LEN + 32];
 	if (!ob->in_reply_to[0])
 		return RD_OK; /* a push with no request to answer: the transcript has it */
-	char *json = outbound_to_json(ob);
+	json_t *body = answer_json(ob->conversation_id, ob->in_reply_to, ob);
+	char *json = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
 	if (!json)
 		return RD_EUNAVAIL;
 	reply_key(key, sizeof key, ob->in_reply_to);
 	char await_key[MODEL_ID_LEN + 8];
 	snprintf(await_key, sizeof await_key, "test:%s", ob->in_reply_to);
 	/* one round trip: store (for a resend), then wake; every reply queued is read */
-	int set_q = redisAppendCommand(env->rc, "SET %s %s EX %d", key, json, TEST_REPLY_TTL_S) ==
+	int set_q = rscript_append(env->rc, "SET", key, json, "EX", RD_XSTR(TEST_REPLY_TTL_S), NULL) ==
 		    REDIS_OK;
 	int pub_q = set_q && bus_publish_append(env->rc, await_key, json, strlen(json)) == RD_OK;
 	redisReply *set = NULL, *pub = NULL;
