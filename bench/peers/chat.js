@@ -51,7 +51,7 @@ const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 async function rate(rateArg, secondsArg, tag) {
 	const r = parseFloat(rateArg), total = Math.round(r * parseFloat(secondsArg));
 	const fromDue = [], fromSent = [];
-	let ok = 0, bad = 0, badStatus = {}, i = 0, done = 0;
+	let ok = 0, bad = 0, badStatus = {}, badIds = [], i = 0, done = 0;
 	const t0 = nowMs() + 50;
 	await new Promise((finish) => {
 		function fire() {
@@ -66,7 +66,12 @@ async function rate(rateArg, secondsArg, tag) {
 						if (good) {
 							try { good = JSON.parse(res.body).replies.length > 0; } catch (e) { good = false; }
 						}
-						if (good) ok++; else { bad++; badStatus[res.status] = (badStatus[res.status] || 0) + 1; }
+						if (good) ok++;
+						else {
+							bad++;
+							badStatus[res.status] = (badStatus[res.status] || 0) + 1;
+							if (badIds.length < 10) badIds.push(`m${tag}-${n}`);
+						}
 						fromDue.push(end - due);
 						fromSent.push(end - sent);
 						if (++done === total) finish();
@@ -77,7 +82,7 @@ async function rate(rateArg, secondsArg, tag) {
 		fire();
 	});
 	const elapsed = (nowMs() - t0) / 1000;
-	return { mode: 'rate', target_rate: r, sent: total, ok, bad, bad_status: badStatus, achieved_rate: total / elapsed,
+	return { mode: 'rate', target_rate: r, sent: total, ok, bad, bad_status: badStatus, bad_ids: badIds, achieved_rate: total / elapsed,
 		latency: summary(fromDue), service: summary(fromSent) };
 }
 
