@@ -1,13 +1,18 @@
 // chat.js — the load client for the test channel (POST /v1/test/messages,
 // which answers with the agent's replies: README "Test channel").
 //
-//   node chat.js rate URL KEY RATE SECONDS TAG
+//   node chat.js rate URL KEY RATE SECONDS TAG [WARMUP_SECONDS]
 //       Open loop at a fixed rate (no wrk2 in Debian): request i is due at
 //       t0 + i/RATE whatever happened before it; its latency is counted from
 //       when it was due (so a stall is not hidden by the client waiting:
 //       no coordinated omission) and, apart, from when it was sent. Each
 //       message is the first turn of a new customer ("I want a refund for
 //       order 1001": the agent looks the order up and asks for the email).
+//       The first WARMUP_SECONDS (default 0) run at the same rate on the
+//       same schedule but are not counted: a cold gateway compiles its
+//       phrase tables and loads its scripts, and this client's JIT and
+//       connection pool start cold; the counted SECONDS follow without a
+//       pause. Every request, counted or not, must be answered.
 //   node chat.js conv URL KEY N TAG ORDER_PREFIX
 //       N whole refund conversations one after another, 4 turns each
 //       (greeting, refund request, email, confirm button): the agent
@@ -48,10 +53,11 @@ function summary(arr) {
 }
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 
-async function rate(rateArg, secondsArg, tag) {
-	const r = parseFloat(rateArg), total = Math.round(r * parseFloat(secondsArg));
+async function rate(rateArg, secondsArg, tag, warmArg) {
+	const r = parseFloat(rateArg), warm = Math.round(r * parseFloat(warmArg || '0'));
+	const total = warm + Math.round(r * parseFloat(secondsArg));
 	const fromDue = [], fromSent = [];
-	let ok = 0, bad = 0, badStatus = {}, badIds = [], i = 0, done = 0;
+	let ok = 0, bad = 0, warmBad = 0, badStatus = {}, badIds = [], i = 0, done = 0;
 	const t0 = nowMs() + 50;
 	await new Promise((finish) => {
 		function fire() {
@@ -62,6 +68,11 @@ async function rate(rateArg, secondsArg, tag) {
 				post({ user: `b${tag}-${n}`, text: 'Hi, I want a refund for order 1001', message_id: `m${tag}-${n}` })
 					.then((res) => {
 						const end = nowMs();
+						if (n < warm) {
+							if (res.status !== 200) warmBad++;
+							if (++done === total) finish();
+							return;
+						}
 						let good = res.status === 200;
 						if (good) {
 							try { good = JSON.parse(res.body).replies.length > 0; } catch (e) { good = false; }
@@ -81,8 +92,8 @@ async function rate(rateArg, secondsArg, tag) {
 		}
 		fire();
 	});
-	const elapsed = (nowMs() - t0) / 1000;
-	return { mode: 'rate', target_rate: r, sent: total, ok, bad, bad_status: badStatus, bad_ids: badIds, achieved_rate: total / elapsed,
+	const elapsed = (nowMs() - t0 - warm * 1000 / r) / 1000;
+	return { mode: 'rate', target_rate: r, warmup_sent: warm, warmup_not_200: warmBad, sent: total - warm, ok, bad, bad_status: badStatus, bad_ids: badIds, achieved_rate: (total - warm) / elapsed,
 		latency: summary(fromDue), service: summary(fromSent) };
 }
 
@@ -122,7 +133,7 @@ async function conv(nArg, tag, prefix) {
 
 (async () => {
 	const a = process.argv.slice(5);
-	const out = mode === 'rate' ? await rate(a[0], a[1], a[2]) : await conv(a[0], a[1], a[2]);
+	const out = mode === 'rate' ? await rate(a[0], a[1], a[2], a[3]) : await conv(a[0], a[1], a[2]);
 	process.stdout.write(JSON.stringify(out) + '\n');
 	agent.destroy();
 })();
