@@ -129,24 +129,40 @@ enum rd_err rscript_cmd(redisContext *rc, size_t argc, const char *const *argv,
 	return err == RD_ENOTFOUND ? RD_EREDIS : err;
 }
 
-int rscript_append(redisContext *rc, const char *word, ...)
+static int append_va(redisContext *rc, const char *word, va_list ap)
 {
 	const char *argv[RSCRIPT_MAX_ARGS];
 	size_t lens[RSCRIPT_MAX_ARGS];
 	int argc = 0;
-	va_list ap;
 
-	va_start(ap, word);
 	for (const char *w = word; w; w = va_arg(ap, const char *)) {
-		if (argc == RSCRIPT_MAX_ARGS) {
-			va_end(ap);
+		if (argc == RSCRIPT_MAX_ARGS)
 			return REDIS_ERR;
-		}
 		argv[argc] = w;
 		lens[argc++] = strlen(w);
 	}
-	va_end(ap);
 	return argc ? redisAppendCommandArgv(rc, argc, argv, lens) : REDIS_ERR;
+}
+
+int rscript_append(redisContext *rc, const char *word, ...)
+{
+	va_list ap;
+	va_start(ap, word);
+	int rc_ = append_va(rc, word, ap);
+	va_end(ap);
+	return rc_;
+}
+
+redisReply *rscript_command(redisContext *rc, const char *word, ...)
+{
+	redisReply *r = NULL;
+	va_list ap;
+	va_start(ap, word);
+	int rc_ = append_va(rc, word, ap);
+	va_end(ap);
+	if (rc_ != REDIS_OK || redisGetReply(rc, (void **)&r) != REDIS_OK)
+		return NULL;
+	return r;
 }
 
 enum rd_err rscript_key(char *buf, size_t n, const char *fmt, ...)

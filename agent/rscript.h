@@ -60,6 +60,11 @@ enum rd_err rscript_cmd(redisContext *rc, size_t argc, const char *const *argv,
  * memory or given too many words (nothing is queued then). */
 int rscript_append(redisContext *rc, const char *word, ...) __attribute__((sentinel));
 
+/* rscript_append, then wait for its reply: what redisCommand would return
+ * (an error reply as is; NULL when the command could not be queued or the
+ * connection failed — rc->err says which), caller frees. */
+redisReply *rscript_command(redisContext *rc, const char *word, ...) __attribute__((sentinel));
+
 /* Before retry number `attempt` (0-based) of an optimistic write that lost
  * to another writer: nothing for the first two, then a sleep of up to ~1 ms
  * with jitter (per-thread random state), so that writers that keep

@@ -130,10 +130,7 @@ static void ensure_group(redisContext *rc, const char *stream, const char *group
 
 static int ack(struct thread_ctx *t, const char *stream, const char *group, const char *id)
 {
-	redisReply *r = NULL;
-	if (rscript_append(t->rc, "XACK", stream, group, id, NULL) != REDIS_OK ||
-	    redisGetReply(t->rc, (void **)&r) != REDIS_OK)
-		r = NULL;
+	redisReply *r = rscript_command(t->rc, "XACK", stream, group, id, NULL);
 	int ok = r && r->type == REDIS_REPLY_INTEGER;
 	if (r)
 		freeReplyObject(r);
@@ -299,11 +296,8 @@ out:
 static long long delivered_seq(struct thread_ctx *t, const char *cid)
 {
 	char key[MODEL_ID_LEN + 16];
-	redisReply *r = NULL;
 	snprintf(key, sizeof key, "rd:out:sent:{%s}", cid);
-	if (rscript_append(t->rc, "GET", key, NULL) != REDIS_OK ||
-	    redisGetReply(t->rc, (void **)&r) != REDIS_OK)
-		r = NULL;
+	redisReply *r = rscript_command(t->rc, "GET", key, NULL);
 	long long v = -1;
 	if (r && r->type == REDIS_REPLY_NIL)
 		v = 0;
@@ -532,12 +526,9 @@ static void *thread_main(void *arg)
 			agent_poll_refunds(the_agent, t->rc, 50, ingest_news, t);
 			t->next_poll = mono_ms() + (int64_t)gw.cfg->pix.poll_interval_s * 1000;
 		}
-		r = NULL;
-		if (rscript_append(t->rc, "XREADGROUP", "GROUP", group, t->consumer, "COUNT",
-				   RD_XSTR(READ_COUNT), "BLOCK", RD_XSTR(BLOCK_MS), "STREAMS", stream, ">",
-				   NULL) != REDIS_OK ||
-		    redisGetReply(t->rc, (void **)&r) != REDIS_OK)
-			r = NULL;
+		r = rscript_command(t->rc, "XREADGROUP", "GROUP", group, t->consumer, "COUNT",
+				    RD_XSTR(READ_COUNT), "BLOCK", RD_XSTR(BLOCK_MS), "STREAMS", stream, ">",
+				    NULL);
 		if (r && r->type == REDIS_REPLY_ARRAY)
 			for (size_t s = 0; s < r->elements; s++)
 				if (r->element[s]->type == REDIS_REPLY_ARRAY && r->element[s]->elements == 2)

@@ -28,6 +28,7 @@
 #include "agent/orders.h"
 #include "agent/rails.h"
 #include "agent/review.h"
+#include "agent/rscript.h"
 #include "common/util.h"
 
 #define NOW INT64_C(1795168800) /* 2026-11-20T10:00:00Z */
@@ -727,6 +728,51 @@ static void test_review_redact(void **state)
 	expect_redact("no digits", "no digits");
 }
 
+/* ---- rscript_append / rscript_command ------------------------------------ */
+
+/* A word is one argument, byte for byte: no format string to trip on '%',
+ * spaces or quotes; pipelined commands answer in order; too many words
+ * queue nothing, so the replies that follow stay in step. */
+static void test_rscript_words(void **state)
+{
+	(void)state;
+	const char *odd = "50% off \"now\" {x} \t end";
+	assert_int_equal(rscript_append(rc, "SET", "k:odd", odd, NULL), REDIS_OK);
+	assert_int_equal(rscript_append(rc, "HSET", "k:h", "a", "1", "b", "", NULL), REDIS_OK);
+	redisReply *r = NULL;
+	assert_int_equal(redisGetReply(rc, (void **)&r), REDIS_OK);
+	assert_int_equal(r->type, REDIS_REPLY_STATUS);
+	freeReplyObject(r);
+	assert_int_equal(redisGetReply(rc, (void **)&r), REDIS_OK);
+	assert_int_equal(r->integer, 2);
+	freeReplyObject(r);
+
+	r = rscript_command(rc, "GET", "k:odd", NULL);
+	assert_non_null(r);
+	assert_int_equal(r->type, REDIS_REPLY_STRING);
+	assert_string_equal(r->str, odd);
+	freeReplyObject(r);
+	r = rscript_command(rc, "HGET", "k:h", "b", NULL);
+	assert_non_null(r);
+	assert_int_equal(r->len, 0);
+	freeReplyObject(r);
+	r = rscript_command(rc, "NOSUCHCOMMAND", NULL); /* an error reply comes back as is */
+	assert_non_null(r);
+	assert_int_equal(r->type, REDIS_REPLY_ERROR);
+	freeReplyObject(r);
+
+	const char *w = "w";
+	assert_int_equal(rscript_append(rc, "DEL", w, w, w, w, w, w, w, w, w, w, w, w, w, w, w, w, w, w,
+					w, w, w, w, w, w, w, w, w, w, w, w, w, w, w, w, w, w, w, w, w, w,
+					w, w, w, w, w, w, w, w, NULL),
+			 REDIS_ERR); /* 49 words */
+	r = rscript_command(rc, "EXISTS", "k:odd", NULL);
+	assert_non_null(r);
+	assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+	assert_int_equal(r->integer, 1);
+	freeReplyObject(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -748,6 +794,7 @@ int main(void)
 		cmocka_unit_test_setup(test_creditnote_race, flush_db),
 		cmocka_unit_test_setup(test_review_ticket, flush_db),
 		cmocka_unit_test(test_review_redact),
+		cmocka_unit_test_setup(test_rscript_words, flush_db),
 	};
 	return cmocka_run_group_tests_name("tools", tests, start_redis, stop_redis);
 }
