@@ -15,7 +15,6 @@
 
 #include <jansson.h>
 
-#include "agent/rscript.h"
 #include "channels/channel.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -301,7 +300,11 @@ static enum rd_err tc_send(void *ctx, const struct send_env *env, const struct o
 	char await_key[MODEL_ID_LEN + 8];
 	snprintf(await_key, sizeof await_key, "test:%s", ob->in_reply_to);
 	/* one round trip: store (for a resend), then wake; every reply queued is read */
-	int set_q = rscript_append(env->rc, "SET", key, json, "EX", RD_XSTR(TEST_REPLY_TTL_S), NULL) ==
+	const char *set_argv[] = { "SET", key, json, "EX", RD_XSTR(TEST_REPLY_TTL_S) };
+	size_t set_lens[RD_ARRAY_LEN(set_argv)];
+	for (size_t i = 0; i < RD_ARRAY_LEN(set_argv); i++)
+		set_lens[i] = strlen(set_argv[i]);
+	int set_q = redisAppendCommandArgv(env->rc, (int)RD_ARRAY_LEN(set_argv), set_argv, set_lens) ==
 		    REDIS_OK;
 	int pub_q = set_q && bus_publish_append(env->rc, await_key, json, strlen(json)) == RD_OK;
 	redisReply *set = NULL, *pub = NULL;
