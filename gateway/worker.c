@@ -370,11 +370,14 @@ static int finish_outbox(struct thread_ctx *t, const char *id, const char *cid, 
 static int handle_outbox(struct thread_ctx *t, const char *id, const char *json, size_t len,
 			 const char *cid, long long seq, int claimed)
 {
-	if (cid && seq > 0) {
+	if (cid && seq > 0 && (claimed || seq > 1)) {
 		/* in order per conversation: an earlier reply still pending (a
 		 * retry, or another sender) goes first; a fresh entry waits a
 		 * little, then is left pending and comes back with XAUTOCLAIM (a
-		 * retry does not wait: its predecessor is being retried too) */
+		 * retry does not wait: its predecessor is being retried too).
+		 * A conversation's first entry read fresh (XREADGROUP ">": never
+		 * handed to a sender before) has nothing before it and cannot have
+		 * been sent: it skips the round trip. */
 		long long done = delivered_seq(t, cid);
 		for (int i = 0; !claimed && done >= 0 && done < seq - 1 && i < 20 && atomic_load(&running);
 		     i++) {
