@@ -428,7 +428,9 @@ static int handle_outbox(struct thread_ctx *t, const char *id, const char *json,
 static void handle_entries(struct thread_ctx *t, redisReply *entries, int claimed)
 {
 	const char *field = t->is_sender ? "o" : "m";
-	for (size_t i = 0; i < entries->elements && atomic_load(&running); i++) {
+	/* a broken connection ends the batch: nothing more could be recorded, so
+	 * nothing more is sent (the rest stays pending for the reconnect) */
+	for (size_t i = 0; i < entries->elements && atomic_load(&running) && !t->rc->err; i++) {
 		redisReply *e = entries->element[i];
 		if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[0]->type != REDIS_REPLY_STRING)
 			continue;
