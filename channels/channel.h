@@ -37,6 +37,17 @@ struct channel_ops {
 	 * may block (libcurl). RD_OK: delivered; RD_EUNAVAIL: retry later with
 	 * backoff (the entry stays pending); any other error: final, logged. */
 	enum rd_err (*send)(void *ctx, const struct send_env *env, const struct outbound *ob);
+	/* Optional, and then used instead of send: for a channel whose delivery
+	 * is a write to Redis (the test channel's stored answer and push, the web
+	 * chat's push). Queue that write on env->rc (pipelined, reading nothing)
+	 * and add the number of commands to *queued. The sender has opened a
+	 * MULTI and closes it with the entry's sequence mark and ack: delivery
+	 * and ack go in one round trip and one transaction. RD_OK: delivered
+	 * when the transaction commits; RD_EUNAVAIL: retry later; any other
+	 * error: final, logged. On an error *queued still counts what went in
+	 * (the sender discards the transaction). */
+	enum rd_err (*send_queue)(void *ctx, const struct send_env *env, const struct outbound *ob,
+				  int *queued);
 	/* Optional: tell the platform the agent has started on msg (WhatsApp's
 	 * blue ticks). Worker thread; best effort, errors are the channel's to log. */
 	void (*mark_read)(void *ctx, const struct send_env *env, const struct message *msg);

@@ -632,8 +632,10 @@ static size_t wc_routes(void *ctx, struct http_route *out, size_t max)
 	return 2;
 }
 
-/* Deliver replies to whichever process holds the session's socket. */
-static enum rd_err wc_send(void *ctx, const struct send_env *env, const struct outbound *ob)
+/* Deliver replies to whichever process holds the session's socket: the
+ * push is queued in the sender's transaction (channel.h send_queue). */
+static enum rd_err wc_send_queue(void *ctx, const struct send_env *env, const struct outbound *ob,
+				 int *queued)
 {
 	(void)ctx;
 	char key[MODEL_ID_LEN + 16];
@@ -656,9 +658,12 @@ static enum rd_err wc_send(void *ctx, const struct send_env *env, const struct o
 	if (!payload)
 		return RD_EUNAVAIL;
 	snprintf(key, sizeof key, "%s", ob->conversation_id); /* "webchat:<pub>" */
-	enum rd_err err = bus_publish(env->rc, key, payload, strlen(payload));
+	enum rd_err err = bus_publish_append(env->rc, key, payload, strlen(payload));
 	free(payload);
-	return err ? RD_EUNAVAIL : RD_OK;
+	if (err)
+		return RD_EUNAVAIL;
+	++*queued;
+	return RD_OK;
 }
 
 const struct channel_ops webchat_ops = {
@@ -667,5 +672,5 @@ const struct channel_ops webchat_ops = {
 	.init = wc_init,
 	.destroy = wc_destroy,
 	.routes = wc_routes,
-	.send = wc_send,
+	.send_queue = wc_send_queue,
 };

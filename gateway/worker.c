@@ -338,31 +338,51 @@ static long long delivered_seq(struct thread_ctx *t, const char *cid)
 	return v;
 }
 
-/* Done with an entry: remember its sequence number and ack it, together. */
-static int finish_outbox(struct thread_ctx *t, const char *id, const char *cid, long long seq)
+/* Done with an entry: remember its sequence number and ack it, together.
+ * opened: the MULTI is already queued, followed by `queued` commands of the
+ * channel's send_queue (delivered with the ack, or not at all). Reads every
+ * reply. 0, or -1: the entry stays pending (retried). */
+static int finish_outbox(struct thread_ctx *t, const char *id, const char *cid, long long seq,
+			 int opened, int queued)
 {
-	if (!cid)
+	if (!cid && !opened)
 		return ack(t, KEY_OUTBOX, GROUP_SENDERS, id);
 	char key[MODEL_ID_LEN + 16], sseq[24], ttl[16];
-	snprintf(key, sizeof key, "rd:out:sent:{%s}", cid);
-	snprintf(sseq, sizeof sseq, "%lld", seq);
-	snprintf(ttl, sizeof ttl, "%d", OUT_SEQ_TTL_S);
-	rscript_append(t->rc, "MULTI", NULL);
-	rscript_append(t->rc, "SET", key, sseq, "EX", ttl, NULL);
+	if (!opened)
+		rscript_append(t->rc, "MULTI", NULL);
+	if (cid) {
+		snprintf(key, sizeof key, "rd:out:sent:{%s}", cid);
+		snprintf(sseq, sizeof sseq, "%lld", seq);
+		snprintf(ttl, sizeof ttl, "%d", OUT_SEQ_TTL_S);
+		rscript_append(t->rc, "SET", key, sseq, "EX", ttl, NULL);
+	}
 	rscript_append(t->rc, "XACK", KEY_OUTBOX, GROUP_SENDERS, id, NULL);
 	rscript_append(t->rc, "EXEC", NULL);
-	int ok = 1;
-	for (int i = 0; i < 4; i++) {
+	int n = 1 + queued + (cid ? 1 : 0) + 2, ok = 1;
+	for (int i = 0; i < n; i++) {
 		redisReply *r = NULL;
 		if (redisGetReply(t->rc, (void **)&r) != REDIS_OK || !r) {
 			ok = 0;
 			break;
 		}
-		if (i == 3 && r->type != REDIS_REPLY_ARRAY)
-			ok = 0;
+		if (i == n - 1 && r->type != REDIS_REPLY_ARRAY)
+			ok = 0; /* EXECABORT (a command refused when queued: out of memory…) */
 		freeReplyObject(r);
 	}
 	return ok ? 0 : -1;
+}
+
+/* Give up a transaction opened for send_queue: MULTI, `queued` commands,
+ * DISCARD; every reply read. */
+static void discard_outbox(struct thread_ctx *t, int queued)
+{
+	rscript_append(t->rc, "DISCARD", NULL);
+	for (int i = 0; i < queued + 2; i++) {
+		redisReply *r = NULL;
+		if (redisGetReply(t->rc, (void **)&r) != REDIS_OK || !r)
+			return;
+		freeReplyObject(r);
+	}
 }
 
 /* One outbox entry: cid/seq (may be NULL/0 for entries without order);
@@ -395,14 +415,25 @@ static int handle_outbox(struct thread_ctx *t, const char *id, const char *json,
 	if (outbound_from_json(json, len, &ob) != RD_OK) {
 		LOG_E("sender", "bad_entry", "outbox %s is not an outbound message: dropped", id);
 		metrics_error("parse");
-		return finish_outbox(t, id, cid, seq);
+		return finish_outbox(t, id, cid, seq, 0, 0);
 	}
 	void *ctx;
 	const struct channel_ops *ch = channel_find(ob.channel, &ctx);
 	enum rd_err err = RD_ENOTFOUND;
+	int opened = 0, queued = 0;
 	if (ch) {
 		struct send_env env = { t->rc, httpc_thread_handle(), id };
-		err = ch->send(ctx, &env, &ob);
+		if (ch->send_queue) { /* delivered by the transaction that acks it */
+			rscript_append(t->rc, "MULTI", NULL);
+			opened = 1;
+			err = ch->send_queue(ctx, &env, &ob, &queued);
+		} else {
+			err = ch->send(ctx, &env, &ob);
+		}
+	}
+	if (err && opened) {
+		discard_outbox(t, queued);
+		opened = queued = 0;
 	}
 	int rc;
 	if (err == RD_EUNAVAIL) {
@@ -413,12 +444,13 @@ static int handle_outbox(struct thread_ctx *t, const char *id, const char *json,
 		if (err) {
 			LOG_E("sender", "send_failed", "outbox %s on %s: %s", id, ob.channel, rd_strerror(err));
 			metrics_error("send");
-		} else {
+		}
+		rc = finish_outbox(t, id, cid, seq, opened, queued);
+		if (!err && (!opened || rc == 0)) { /* a queued delivery is made by the EXEC */
 			metrics_message_out(ob.channel);
 			if (ob.received_at_ms)
 				metrics_reply_latency_ms(now_ms() - ob.received_at_ms);
 		}
-		rc = finish_outbox(t, id, cid, seq);
 	}
 	outbound_free(&ob);
 	return rc;
