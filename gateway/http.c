@@ -532,6 +532,11 @@ static int on_writeable(struct lws *wsi, struct pss *pss)
 	    lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close", 5,
 					 &p, end))
 		return -1;
+	if (!ex->close_after &&
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"keep-alive:",
+					(const unsigned char *)"timeout=" RD_XSTR(HTTP_KEEPALIVE_S),
+					(int)sizeof("timeout=" RD_XSTR(HTTP_KEEPALIVE_S)) - 1, &p, end))
+		return -1;
 	for (int i = 0; i < ex->n_hdrs; i++)
 		if (lws_add_http_header_by_name(wsi, (const unsigned char *)ex->hdr_name[i],
 						(const unsigned char *)ex->hdr_value[i],

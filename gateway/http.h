@@ -50,6 +50,14 @@ int http_query(struct http_exchange *ex, const char *name, char *buf, size_t n);
  * connection is gone or it does not fit (buf is then ""). */
 int http_peer(struct http_exchange *ex, char *buf, size_t n);
 
+/* An idle keep-alive connection is closed after this many seconds (lws
+ * keepalive_timeout), and every keep-alive response says so in
+ * "Keep-Alive: timeout=5". Either end may close an idle connection at any
+ * time (RFC 9112 §9.8), so a client can send a request into a socket the
+ * server is closing; clients that read the hint (Node's http.Agent, undici)
+ * retire the connection a little earlier instead. */
+#define HTTP_KEEPALIVE_S 5
+
 /* ---- response (exactly once per exchange) ---- */
 /* Copies body. ctype like "application/json". */
 void http_respond(struct http_exchange *ex, int status, const char *ctype,

@@ -325,6 +325,7 @@ static int cmd_serve(const struct config *cfg)
 	info.iface = host;
 	info.protocols = protocols;
 	info.max_http_header_data = 8192;
+	info.keepalive_timeout = HTTP_KEEPALIVE_S; /* announced in every keep-alive response */
 	info.retry_and_idle_policy = &idle;
 	info.options = LWS_SERVER_OPTION_DISABLE_IPV6 * (strchr(host, ':') == NULL);
 	lws_ctx = lws_create_context(&info);

@@ -1,6 +1,7 @@
 """The HTTP surface and the CLI, without depending on the agent's dialog."""
 import json
 import socket
+import time
 
 import pytest
 
@@ -84,6 +85,7 @@ def test_chunked_body_is_411(gw, redis_server):
         r = c.request(build_request("POST", MESSAGES, {**AUTH, "Transfer-Encoding": "chunked"},
                                     chunked))
     assert r.status == 411
+    assert r.headers.get("connection") == "close" and "keep-alive" not in r.headers
     assert inbound_len(redis_server) == 0
 
 
@@ -114,6 +116,28 @@ def test_h2c_upgrade_is_ignored(gw):
         r = c.request(build_request("POST", MESSAGES, headers, body), timeout=15)
     assert r.status != 101
     assert gw.get("/healthz").status_code == 200
+
+
+def test_keep_alive_lasts_as_long_as_announced(gw):
+    """Every keep-alive answer says how long an idle connection is kept
+    (Keep-Alive: timeout=N), and that is what happens: a request after most
+    of N idle seconds still goes through on the same connection (a client
+    that reads the hint retires it 1 s early), and an idle connection is
+    closed once the N seconds are over."""
+    get = build_request("GET", "/healthz")
+    with gw.connect(timeout=20) as c:
+        r = c.request(get)
+        assert r.status == 200
+        hint = r.headers.get("keep-alive", "")
+        assert hint.startswith("timeout="), r.headers
+        n = int(hint.split("=", 1)[1])
+        assert 2 <= n <= 120
+        time.sleep(n - 1)
+        assert c.request(get).status == 200        # same socket, not closed early
+        idle_from = time.monotonic()
+        c.sock.settimeout(n + 10)
+        assert c.sock.recv(1) == b""               # then closed by the server
+        assert time.monotonic() - idle_from >= n - 1
 
 
 def test_silent_clients_do_not_crash_it(gw):
