@@ -57,7 +57,7 @@ async function rate(rateArg, secondsArg, tag, warmArg) {
 	const r = parseFloat(rateArg), warm = Math.round(r * parseFloat(warmArg || '0'));
 	const total = warm + Math.round(r * parseFloat(secondsArg));
 	const fromDue = [], fromSent = [];
-	let ok = 0, bad = 0, warmBad = 0, badStatus = {}, badIds = [], i = 0, done = 0;
+	let ok = 0, bad = 0, warmBad = 0, badStatus = {}, badIds = [], badBodies = [], i = 0, done = 0;
 	const t0 = nowMs() + 50;
 	await new Promise((finish) => {
 		function fire() {
@@ -81,7 +81,10 @@ async function rate(rateArg, secondsArg, tag, warmArg) {
 						else {
 							bad++;
 							badStatus[res.status] = (badStatus[res.status] || 0) + 1;
-							if (badIds.length < 10) badIds.push(`m${tag}-${n}`);
+							if (badIds.length < 10) {
+								badIds.push(`m${tag}-${n}`);
+								badBodies.push(res.body.slice(0, 200));
+							}
 						}
 						fromDue.push(end - due);
 						fromSent.push(end - sent);
@@ -93,7 +96,7 @@ async function rate(rateArg, secondsArg, tag, warmArg) {
 		fire();
 	});
 	const elapsed = (nowMs() - t0 - warm * 1000 / r) / 1000;
-	return { mode: 'rate', target_rate: r, warmup_sent: warm, warmup_not_200: warmBad, sent: total - warm, ok, bad, bad_status: badStatus, bad_ids: badIds, achieved_rate: (total - warm) / elapsed,
+	return { mode: 'rate', target_rate: r, warmup_sent: warm, warmup_not_200: warmBad, sent: total - warm, ok, bad, bad_status: badStatus, bad_ids: badIds, bad_bodies: badBodies, achieved_rate: (total - warm) / elapsed,
 		latency: summary(fromDue), service: summary(fromSent) };
 }
 
