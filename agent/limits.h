@@ -34,15 +34,4 @@ enum limit_verdict {
 enum rd_err limits_customer(redisContext *rc, const struct message *in, int per_minute,
 			    enum limit_verdict *out) RD_WUR;
 
-/* The same count pipelined, so it shares a round trip with the commands
- * around it (gateway/worker.c sends it with the turn's first script):
- * limits_customer_append queues it on rc and returns 1, or returns 0 when
- * in is not counted (the verdict is LIMIT_OK: read nothing), or -1 when
- * nothing could be queued (ids too long for a key, out of memory).
- * limits_customer_read reads its reply in turn: RD_OK with *out;
- * RD_ENOTFOUND when Redis did not know the script yet and did not count
- * (read the rest of the pipeline, then call limits_customer); RD_EREDIS. */
-int limits_customer_append(redisContext *rc, const struct message *in, int per_minute);
-enum rd_err limits_customer_read(redisContext *rc, enum limit_verdict *out) RD_WUR;
-
 #endif

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
-#include "agent/limits.h"
 #include "agent/rscript.h"
 #include "channels/channel.h"
 #include "common/log.h"
@@ -62,18 +61,12 @@ static const char unlock_lua[] =
 
 enum begin { BEGIN_FAILED = -1, BEGIN_OK, BEGIN_DONE };
 
-static void unlock_conversation(struct thread_ctx *t, const char *cid);
-
-/* Lock m's conversation (waiting while another worker holds it), read its
- * dialog state into *state (caller frees; its element[1] is the text) and
- * count m against its customer's budget into *limit. The count rides in the
- * first try's round trip: it is idempotent per message id (agent/limits.h),
- * so counting before the lock is ours, or a message found handled, changes
- * nothing. BEGIN_DONE: the message was handled before (nothing held).
- * BEGIN_FAILED: Redis trouble, or the lock still held after ~30 s, or
- * shutting down (nothing held). */
+/* Lock m's conversation (waiting while another worker holds it) and read its
+ * dialog state into *state (caller frees; its element[1] is the text).
+ * BEGIN_DONE: the message was handled before (nothing held). BEGIN_FAILED:
+ * Redis trouble, or the lock still held after ~30 s, or shutting down. */
 static enum begin begin_turn(struct thread_ctx *t, const struct message *m, const char *done_key,
-			     redisReply **state, enum limit_verdict *limit)
+			     redisReply **state)
 {
 	char lock_key[MODEL_ID_LEN + 16], conv_key[MODEL_ID_LEN + 16], ttl[16];
 	snprintf(lock_key, sizeof lock_key, "rd:lock:{%s}", m->conversation_id);
@@ -81,39 +74,18 @@ static enum begin begin_turn(struct thread_ctx *t, const struct message *m, cons
 	snprintf(ttl, sizeof ttl, "%d", LOCK_TTL_MS);
 	const char *keys[] = { lock_key, done_key, conv_key };
 	const char *args[] = { t->consumer, ttl };
-	int budget = gw.cfg->limits.customer_messages_per_minute;
 
 	*state = NULL;
-	*limit = LIMIT_OK;
 	for (int tries = 0; atomic_load(&running) || tries == 0; tries++) {
-		redisReply *r = NULL;
-		if (rscript_append_run(t->rc, &begin_script, 3, keys, 2, args) != REDIS_OK)
-			return BEGIN_FAILED;
-		int counting = tries == 0 ? limits_customer_append(t->rc, m, budget) : 0;
-		enum rd_err err = rscript_read(t->rc, &begin_script, &r);
-		enum rd_err lerr = counting > 0 ? limits_customer_read(t->rc, limit) : RD_OK;
-		/* Redis did not know a script: both replies are in, run it alone */
-		if (err == RD_ENOTFOUND)
-			err = rscript_run(t->rc, &begin_script, 3, keys, 2, args, &r);
-		if (lerr == RD_ENOTFOUND)
-			lerr = limits_customer(t->rc, m, budget, limit);
-		if (err != RD_OK)
+		redisReply *r;
+		if (rscript_run(t->rc, &begin_script, 3, keys, 2, args, &r) != RD_OK)
 			return BEGIN_FAILED;
 		const char *tag = r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
 						  r->element[0]->type == REDIS_REPLY_STRING
 					  ? r->element[0]->str
 					  : "";
-		int ok = strcmp(tag, "ok") == 0 && r->elements == 2 &&
-			 r->element[1]->type == REDIS_REPLY_STRING;
-		if (counting < 0 || lerr != RD_OK) {
-			LOG_W("worker", "limits_failed", "message %s: not counted (will retry)",
-			      m->message_id);
-			if (ok)
-				unlock_conversation(t, m->conversation_id);
-			freeReplyObject(r);
-			return BEGIN_FAILED;
-		}
-		if (ok) {
+		if (strcmp(tag, "ok") == 0 && r->elements == 2 &&
+		    r->element[1]->type == REDIS_REPLY_STRING) {
 			*state = r;
 			return BEGIN_OK;
 		}
@@ -250,8 +222,7 @@ static int handle_inbound(struct thread_ctx *t, const char *id, const char *json
 	char done_key[MODEL_CHANNEL_LEN + MODEL_ID_LEN + 16];
 	snprintf(done_key, sizeof done_key, "rd:done:%s:%s", m.channel, m.message_id);
 	redisReply *state;
-	struct turn_start start;
-	switch (begin_turn(t, &m, done_key, &state, &start.limit)) {
+	switch (begin_turn(t, &m, done_key, &state)) {
 	case BEGIN_FAILED:
 		goto out;
 	case BEGIN_DONE: /* a replay of a turn that was committed: nothing to do */
@@ -268,8 +239,7 @@ static int handle_inbound(struct thread_ctx *t, const char *id, const char *json
 		ch->mark_read(ch_ctx, &env, &m);
 	}
 	struct turn turn;
-	start.state = state->element[1]->str;
-	enum rd_err err = agent_handle(the_agent, t->rc, &m, &start, &turn);
+	enum rd_err err = agent_handle(the_agent, t->rc, &m, state->element[1]->str, &turn);
 	freeReplyObject(state);
 	if (err == RD_EBUSY) {
 		LOG_D("worker", "turn_deferred", "message %s: no rail slot free (will retry)", id);
