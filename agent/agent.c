@@ -560,7 +560,7 @@ static enum rd_err over_limit(struct tctx *c, enum limit_verdict v)
 }
 
 enum rd_err agent_handle(struct agent *a, redisContext *rc, const struct message *in,
-			 const char *state, struct turn *t)
+			 const struct turn_start *start, struct turn *t)
 {
 	struct tctx c = { .a = a, .rc = rc, .in = in, .t = t, .now = now_ms() / 1000 };
 	struct llm_turn lt = { 0 };
@@ -582,15 +582,9 @@ enum rd_err agent_handle(struct agent *a, redisContext *rc, const struct message
 		return agent_rail_update(a, rc, in, t);
 	}
 	enum rd_err err = RD_OK;
-	if (state)
-		dialog_parse(state, strlen(state), &c.d);
-	else if ((err = dialog_load(rc, in->conversation_id, &c.d)))
-		goto out;
-	enum limit_verdict lv;
-	if ((err = limits_customer(rc, in, a->cfg.customer_messages_per_minute, &lv)))
-		goto out;
-	if (lv != LIMIT_OK) {
-		err = over_limit(&c, lv);
+	dialog_parse(start->state, strlen(start->state), &c.d);
+	if (start->limit != LIMIT_OK) {
+		err = over_limit(&c, start->limit);
 		goto out;
 	}
 	if (in->kind == MSG_BUTTON) {

@@ -16,6 +16,7 @@
 
 #include <hiredis.h>
 #include <jansson.h>
+#include "agent/limits.h"
 #include "agent/mandate.h"
 #include "agent/orders.h"
 #include "agent/policy.h"
@@ -41,7 +42,6 @@ struct agent_config {
 	int link_ttl_days;
 	struct llm *llm;                      /* borrowed; NULL: built-in understanding only
 	                                         (agent/llm.h: data, never a decision) */
-	int customer_messages_per_minute;     /* a customer's budget (agent/limits.h); 0: none */
 };
 
 struct agent;
@@ -79,15 +79,21 @@ struct turn {
 	char state_json[2048];        /* dialog state of out.conversation_id (agent-private) */
 };
 
+/* What the caller learned in the round trip that started the turn, under
+ * the conversation's lock (gateway/worker.c begin_turn). */
+struct turn_start {
+	const char *state;        /* the dialog state stored ("" when none) */
+	enum limit_verdict limit; /* in counted against its customer's budget
+	                             (limits_customer_append; LIMIT_OK when not counted) */
+};
+
 /* Handle one inbound message. Effects happen now (idempotently); the
  * dialog state and transcript are committed by the caller with
  * agent_commit_append inside its own MULTI, together with the outbox entry
- * and the inbound ack, so a turn is recorded exactly once. state: the
- * dialog state stored for in's conversation as the caller read it under the
- * conversation's lock ("" when none; NULL: read it here). RD_EREDIS or
+ * and the inbound ack, so a turn is recorded exactly once. RD_EREDIS or
  * RD_EUNAVAIL: nothing is lost, retry the message later. */
 enum rd_err agent_handle(struct agent *a, redisContext *rc, const struct message *in,
-			 const char *state, struct turn *t) RD_WUR;
+			 const struct turn_start *start, struct turn *t) RD_WUR;
 void turn_free(struct turn *t);
 
 /* Append (redisAppendCommand) the commands that store the turn's dialog

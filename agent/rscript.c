@@ -54,12 +54,11 @@ const char *rscript_sha(struct rscript *s)
 	return s->sha;
 }
 
-/* Send argv, check the reply. NOSCRIPT is reported as RD_ENOTFOUND without a
- * log line so the caller can fall back to EVAL. */
-static enum rd_err send_argv(redisContext *rc, const char *what, int argc,
-			     const char **argv, const size_t *lens, redisReply **out)
+/* Check reply r of `what` (NULL: none came) and hand it to *out. NOSCRIPT
+ * is reported as RD_ENOTFOUND without a log line so the caller can fall
+ * back to EVAL. */
+static enum rd_err take_reply(redisContext *rc, const char *what, redisReply *r, redisReply **out)
 {
-	redisReply *r = redisCommandArgv(rc, argc, argv, lens);
 	*out = NULL;
 	if (!r) {
 		LOG_E("redis", "no_reply", "%s: %s", what, rc->err ? rc->errstr : "no reply");
@@ -78,6 +77,32 @@ static enum rd_err send_argv(redisContext *rc, const char *what, int argc,
 	return RD_OK;
 }
 
+static enum rd_err send_argv(redisContext *rc, const char *what, int argc,
+			     const char **argv, const size_t *lens, redisReply **out)
+{
+	return take_reply(rc, what, redisCommandArgv(rc, argc, argv, lens), out);
+}
+
+/* EVALSHA argv of s into argv[3 + RSCRIPT_MAX_ARGS] / lens; nk holds the
+ * key count's digits. Returns argc, or 0 when there are too many arguments. */
+static int script_argv(struct rscript *s, size_t nkeys, const char *const *keys, size_t nargs,
+		       const char *const *args, const char **argv, size_t *lens, char nk[24])
+{
+	if (nkeys + nargs > RSCRIPT_MAX_ARGS)
+		return 0;
+	snprintf(nk, 24, "%zu", nkeys);
+	argv[0] = "EVALSHA";
+	argv[1] = rscript_sha(s);
+	argv[2] = nk;
+	for (size_t i = 0; i < nkeys; i++)
+		argv[3 + i] = keys[i] ? keys[i] : "";
+	for (size_t i = 0; i < nargs; i++)
+		argv[3 + nkeys + i] = args[i] ? args[i] : "";
+	for (size_t i = 0; i < 3 + nkeys + nargs; i++)
+		lens[i] = strlen(argv[i]);
+	return (int)(3 + nkeys + nargs);
+}
+
 enum rd_err rscript_run(redisContext *rc, struct rscript *s, size_t nkeys,
 			const char *const *keys, size_t nargs, const char *const *args,
 			redisReply **out)
@@ -88,20 +113,10 @@ enum rd_err rscript_run(redisContext *rc, struct rscript *s, size_t nkeys,
 	enum rd_err err;
 
 	*out = NULL;
-	if (nkeys + nargs > RSCRIPT_MAX_ARGS)
+	int argc = script_argv(s, nkeys, keys, nargs, args, argv, lens, nk);
+	if (!argc)
 		return RD_EINVAL;
-	snprintf(nk, sizeof nk, "%zu", nkeys);
-	argv[0] = "EVALSHA";
-	argv[1] = rscript_sha(s);
-	argv[2] = nk;
-	for (size_t i = 0; i < nkeys; i++)
-		argv[3 + i] = keys[i] ? keys[i] : "";
-	for (size_t i = 0; i < nargs; i++)
-		argv[3 + nkeys + i] = args[i] ? args[i] : "";
-	for (size_t i = 0; i < 3 + nkeys + nargs; i++)
-		lens[i] = strlen(argv[i]);
-
-	err = send_argv(rc, s->name, (int)(3 + nkeys + nargs), argv, lens, out);
+	err = send_argv(rc, s->name, argc, argv, lens, out);
 	if (err != RD_ENOTFOUND)
 		return err;
 	/* NOSCRIPT: the server does not know it yet (first call, restart,
@@ -110,8 +125,26 @@ enum rd_err rscript_run(redisContext *rc, struct rscript *s, size_t nkeys,
 	argv[1] = s->src;
 	lens[0] = 4;
 	lens[1] = strlen(s->src);
-	err = send_argv(rc, s->name, (int)(3 + nkeys + nargs), argv, lens, out);
+	err = send_argv(rc, s->name, argc, argv, lens, out);
 	return err == RD_ENOTFOUND ? RD_EREDIS : err;
+}
+
+int rscript_append_run(redisContext *rc, struct rscript *s, size_t nkeys, const char *const *keys,
+		       size_t nargs, const char *const *args)
+{
+	const char *argv[3 + RSCRIPT_MAX_ARGS];
+	size_t lens[3 + RSCRIPT_MAX_ARGS];
+	char nk[24];
+	int argc = script_argv(s, nkeys, keys, nargs, args, argv, lens, nk);
+	return argc ? redisAppendCommandArgv(rc, argc, argv, lens) : REDIS_ERR;
+}
+
+enum rd_err rscript_read(redisContext *rc, struct rscript *s, redisReply **out)
+{
+	redisReply *r = NULL;
+	if (redisGetReply(rc, (void **)&r) != REDIS_OK)
+		r = NULL;
+	return take_reply(rc, s->name, r, out);
 }
 
 enum rd_err rscript_cmd(redisContext *rc, size_t argc, const char *const *argv,

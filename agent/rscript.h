@@ -44,6 +44,17 @@ enum rd_err rscript_run(redisContext *rc, struct rscript *s, size_t nkeys,
 			const char *const *keys, size_t nargs, const char *const *args,
 			redisReply **out) RD_WUR;
 
+/* Pipelined rscript_run: queue s as EVALSHA on rc's output buffer
+ * (REDIS_OK; REDIS_ERR when out of memory or given too many arguments:
+ * nothing queued), and read its reply in turn with rscript_read. There is
+ * no EVAL fallback inside a pipeline: RD_ENOTFOUND from rscript_read means
+ * the server did not know the script and did not run it — read the rest of
+ * the pipeline's replies, then run it with rscript_run. Otherwise as
+ * rscript_run (RD_OK with *out, caller frees; RD_EREDIS, logged). */
+int rscript_append_run(redisContext *rc, struct rscript *s, size_t nkeys, const char *const *keys,
+		       size_t nargs, const char *const *args);
+enum rd_err rscript_read(redisContext *rc, struct rscript *s, redisReply **out) RD_WUR;
+
 /* One plain command from argv[0..argc) (borrowed, NUL-terminated). RD_OK
  * with *out (caller frees; never an error reply), RD_EREDIS otherwise (logged). */
 enum rd_err rscript_cmd(redisContext *rc, size_t argc, const char *const *argv,

@@ -273,7 +273,6 @@ static int cmd_serve(const struct config *cfg)
 		.rails = rails, .public_url = cfg->site.public_url,
 		.link_secret = cfg->issuer.link_secret[0] ? cfg->issuer.link_secret : link_secret,
 		.link_ttl_days = cfg->issuer.link_ttl_days,
-		.customer_messages_per_minute = cfg->limits.customer_messages_per_minute,
 	};
 	struct llm_config lcfg = {
 		.provider = cfg->llm.provider, .base_url = cfg->llm.base_url, .model = cfg->llm.model,

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "agent/limits.h"
 #include "agent/rscript.h"
 #include "channels/channel.h"
 #include "common/log.h"
@@ -64,24 +65,41 @@ static const char unlock_lua[] =
 
 enum begin { BEGIN_FAILED = -1, BEGIN_OK, BEGIN_DONE };
 
-/* Lock m's conversation (waiting while another worker holds it) and read its
- * dialog state into *state (caller frees; its element[1] is the text).
- * BEGIN_DONE: the message was handled before (nothing held). BEGIN_FAILED:
- * Redis trouble, or the lock still held after ~30 s, or shutting down. */
+static void unlock_conversation(struct thread_ctx *t, const char *cid);
+
+/* Lock m's conversation (waiting while another worker holds it), read its
+ * dialog state into *state (caller frees; its element[1] is the text) and
+ * count m against its customer's budget into *limit. Each try sends the
+ * count right behind the script that takes the lock, in the same round
+ * trip; the count only happens while the lock is ours (agent/limits.h
+ * guard), so messages are counted in the order they are handled. When it
+ * did not happen with the lock taken (the script was not loaded yet, say),
+ * it is made once more, alone. BEGIN_DONE: the message was handled before
+ * (nothing held). BEGIN_FAILED: Redis trouble, or the lock still held after
+ * ~30 s, or shutting down (nothing held). */
 static enum begin begin_turn(struct thread_ctx *t, const struct message *m, const char *done_key,
-			     redisReply **state)
+			     redisReply **state, enum limit_verdict *limit)
 {
-	char lock_key[MODEL_ID_LEN + 16], conv_key[MODEL_ID_LEN + 16], ttl[16];
+	char lock_key[MODEL_ID_LEN + 16], conv_key[MODEL_ID_LEN + 16];
 	snprintf(lock_key, sizeof lock_key, "rd:lock:{%s}", m->conversation_id);
 	snprintf(conv_key, sizeof conv_key, "rd:conv:{%s}", m->conversation_id);
-	snprintf(ttl, sizeof ttl, "%d", LOCK_TTL_MS);
 	const char *keys[] = { lock_key, done_key, conv_key };
-	const char *args[] = { t->consumer, ttl };
+	const char *args[] = { t->consumer, RD_XSTR(LOCK_TTL_MS) };
+	const struct limits_guard guard = { lock_key, t->consumer };
+	int budget = gw.cfg->limits.customer_messages_per_minute;
 
 	*state = NULL;
+	*limit = LIMIT_OK;
 	for (int tries = 0; atomic_load(&running) || tries == 0; tries++) {
-		redisReply *r;
-		if (rscript_run(t->rc, &begin_script, 3, keys, 2, args, &r) != RD_OK)
+		redisReply *r = NULL;
+		if (rscript_append_run(t->rc, &begin_script, 3, keys, 2, args) != REDIS_OK)
+			return BEGIN_FAILED;
+		int counting = limits_customer_append(t->rc, m, budget, &guard);
+		enum rd_err err = rscript_read(t->rc, &begin_script, &r);
+		enum rd_err lerr = counting > 0 ? limits_customer_read(t->rc, limit) : RD_OK;
+		if (err == RD_ENOTFOUND) /* not loaded yet: both replies are in, run it alone */
+			err = rscript_run(t->rc, &begin_script, 3, keys, 2, args, &r);
+		if (err != RD_OK)
 			return BEGIN_FAILED;
 		const char *tag = r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
 						  r->element[0]->type == REDIS_REPLY_STRING
@@ -89,6 +107,14 @@ static enum begin begin_turn(struct thread_ctx *t, const struct message *m, cons
 					  : "";
 		if (strcmp(tag, "ok") == 0 && r->elements == 2 &&
 		    r->element[1]->type == REDIS_REPLY_STRING) {
+			if (counting < 0 || (lerr != RD_OK &&
+					     limits_customer(t->rc, m, budget, &guard, limit) != RD_OK)) {
+				LOG_W("worker", "limits_failed", "message %s: not counted (will retry)",
+				      m->message_id);
+				unlock_conversation(t, m->conversation_id);
+				freeReplyObject(r);
+				return BEGIN_FAILED;
+			}
 			*state = r;
 			return BEGIN_OK;
 		}
@@ -225,7 +251,8 @@ static int handle_inbound(struct thread_ctx *t, const char *id, const char *json
 	char done_key[MODEL_CHANNEL_LEN + MODEL_ID_LEN + 16];
 	snprintf(done_key, sizeof done_key, "rd:done:%s:%s", m.channel, m.message_id);
 	redisReply *state;
-	switch (begin_turn(t, &m, done_key, &state)) {
+	struct turn_start start;
+	switch (begin_turn(t, &m, done_key, &state, &start.limit)) {
 	case BEGIN_FAILED:
 		goto out;
 	case BEGIN_DONE: /* a replay of a turn that was committed: nothing to do */
@@ -242,7 +269,8 @@ static int handle_inbound(struct thread_ctx *t, const char *id, const char *json
 		ch->mark_read(ch_ctx, &env, &m);
 	}
 	struct turn turn;
-	enum rd_err err = agent_handle(the_agent, t->rc, &m, state->element[1]->str, &turn);
+	start.state = state->element[1]->str;
+	enum rd_err err = agent_handle(the_agent, t->rc, &m, &start, &turn);
 	freeReplyObject(state);
 	if (err == RD_EBUSY) {
 		LOG_D("worker", "turn_deferred", "message %s: no rail slot free (will retry)", id);

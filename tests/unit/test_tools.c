@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "agent/creditnote.h"
+#include "agent/limits.h"
 #include "agent/mandate.h"
 #include "agent/orders.h"
 #include "agent/rails.h"
@@ -773,6 +774,89 @@ static void test_rscript_words(void **state)
 	freeReplyObject(r);
 }
 
+/* ---- limits_customer pipelined ------------------------------------------ */
+
+static struct message customer_msg(const char *channel, const char *user, const char *id)
+{
+	struct message m;
+	memset(&m, 0, sizeof m);
+	snprintf(m.channel, sizeof m.channel, "%s", channel);
+	snprintf(m.channel_user_id, sizeof m.channel_user_id, "%s", user);
+	snprintf(m.conversation_id, sizeof m.conversation_id, "%s:%s", channel, user);
+	snprintf(m.message_id, sizeof m.message_id, "%s", id);
+	return m;
+}
+
+static long long window_size(const char *user)
+{
+	char key[128];
+	snprintf(key, sizeof key, "rd:limit:{test:%s}", user);
+	redisReply *r = rscript_command(rc, "SCARD", key, NULL);
+	assert_non_null(r);
+	long long n = r->integer;
+	freeReplyObject(r);
+	return n;
+}
+
+/* The count shares a pipeline with other commands (gateway/worker.c sends
+ * it right behind the script that takes the conversation's lock): replies
+ * stay in step; it counts only while the guard (that lock) is held; a
+ * script Redis does not know yet is reported, not run, and runs blocking
+ * afterwards; verdicts are the blocking call's, per message id. */
+static void test_limits_pipelined(void **state)
+{
+	(void)state;
+	struct message m1 = customer_msg("test", "u1", "m1"), m2 = customer_msg("test", "u1", "m2"),
+		       m3 = customer_msg("test", "u1", "m3"), m4 = customer_msg("test", "u1", "m4");
+	const struct limits_guard g = { "rd:lock:{test:u1}", "w0" };
+	enum limit_verdict v = LIMIT_OVER;
+
+	freeReplyObject(cmd("SCRIPT FLUSH"));
+	assert_int_equal(rscript_append(rc, "SET", g.key, "w0", NULL), REDIS_OK); /* the lock */
+	assert_int_equal(limits_customer_append(rc, &m1, 2, &g), 1);
+	assert_int_equal(rscript_append(rc, "SET", "k:after", "1", NULL), REDIS_OK);
+	redisReply *r = NULL;
+	assert_int_equal(redisGetReply(rc, (void **)&r), REDIS_OK);
+	assert_int_equal(r->type, REDIS_REPLY_STATUS);
+	freeReplyObject(r);
+	assert_int_equal(limits_customer_read(rc, &v), RD_ENOTFOUND); /* NOSCRIPT: not counted */
+	assert_int_equal(redisGetReply(rc, (void **)&r), REDIS_OK);
+	assert_int_equal(r->type, REDIS_REPLY_STATUS);
+	freeReplyObject(r);
+	assert_int_equal(window_size("u1"), 0);
+	assert_int_equal(limits_customer(rc, &m1, 2, &g, &v), RD_OK); /* loads the script */
+	assert_int_equal(v, LIMIT_OK);
+
+	/* budget 2: m1 (replayed), m2 within; m3 over and told; m4 over, quiet */
+	struct message *ms[] = { &m1, &m2, &m3, &m4, &m3 };
+	enum limit_verdict want[] = { LIMIT_OK, LIMIT_OK, LIMIT_OVER_NOTIFY, LIMIT_OVER, LIMIT_OVER_NOTIFY };
+	for (size_t i = 0; i < 5; i++)
+		assert_int_equal(limits_customer_append(rc, ms[i], 2, &g), 1);
+	for (size_t i = 0; i < 5; i++) {
+		assert_int_equal(limits_customer_read(rc, &v), RD_OK);
+		assert_int_equal(v, want[i]);
+	}
+	assert_int_equal(window_size("u1"), 2);
+
+	/* someone else's lock, or none: nothing counted, whatever the budget */
+	const struct limits_guard other = { g.key, "w1" };
+	struct message n1 = customer_msg("test", "u2", "n1");
+	assert_int_equal(limits_customer(rc, &n1, 2, &other, &v), RD_EBUSY);
+	freeReplyObject(cmd("DEL %s", g.key));
+	assert_int_equal(limits_customer_append(rc, &n1, 2, &g), 1);
+	assert_int_equal(limits_customer_read(rc, &v), RD_EBUSY);
+	assert_int_equal(window_size("u2"), 0);
+
+	/* not a customer's message, or no budget: nothing queued */
+	struct message sys = customer_msg("system", "redress", "s1");
+	assert_int_equal(limits_customer_append(rc, &sys, 2, &g), 0);
+	assert_int_equal(limits_customer_append(rc, &m4, 0, &g), 0);
+	r = rscript_command(rc, "PING", NULL); /* the next reply is PING's */
+	assert_non_null(r);
+	assert_string_equal(r->str, "PONG");
+	freeReplyObject(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -795,6 +879,7 @@ int main(void)
 		cmocka_unit_test_setup(test_review_ticket, flush_db),
 		cmocka_unit_test(test_review_redact),
 		cmocka_unit_test_setup(test_rscript_words, flush_db),
+		cmocka_unit_test_setup(test_limits_pipelined, flush_db),
 	};
 	return cmocka_run_group_tests_name("tools", tests, start_redis, stop_redis);
 }
