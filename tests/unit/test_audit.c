@@ -624,7 +624,7 @@ static long long calls(const char *command)
 	return n;
 }
 
-/* An append trusts this thread's last view of the head: one round trip, no
+/* An append trusts this process's last view of the head: one round trip, no
  * read of the head; after another writer moved it, the script's answer
  * carries the new head and the second try lands. */
 static void test_redis_head_cached(void **state)
@@ -639,7 +639,7 @@ static void test_redis_head_cached(void **state)
 	assert_int_equal(calls("hmget"), 0);
 	assert_int_equal(calls("evalsha"), 2);
 
-	pid_t kid = fork(); /* another writer: the head moves under this thread's view */
+	pid_t kid = fork(); /* another process writes: the head moves under this view */
 	assert_true(kid >= 0);
 	if (kid == 0) {
 		redisContext *c = redisConnect("127.0.0.1", srv.port);
