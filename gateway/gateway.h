@@ -17,7 +17,11 @@ struct orders_store_ops;
 #define KEY_PUSH_CHANNEL "rd:push"
 #define GROUP_AGENTS "agents"
 #define GROUP_SENDERS "senders"
-#define DEDUPE_TTL_S (7 * 86400) /* Meta retries for days */
+#define DEDUPE_TTL_S 604800 /* 7 days (Meta retries for days); a plain number for RD_XSTR */
+/* A conversation's inbound numbering (worker.h): the last number given
+ * (ingest) and the last one handled (workers). printf formats of the cid. */
+#define KEY_IN_SEQ_FMT "rd:in:seq:{%s}"
+#define KEY_IN_DONE_FMT "rd:in:done:{%s}"
 
 struct gateway {
 	const struct config *cfg;     /* borrowed, lives as long as the process */

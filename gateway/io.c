@@ -15,12 +15,17 @@
 #include "gateway/metrics.h"
 
 /* Dedupe and append as one step, so a crash can never leave a message
- * marked seen but not stored. KEYS: dedupe key, inbound stream, reply key
- * ("" for none). ARGV: dedupe TTL (s), message JSON.
+ * marked seen but not stored. A new message also takes its conversation's
+ * next number (INCR rd:in:seq:{cid}, kept as long as the dedupe marks), so
+ * workers can handle one conversation's messages in the order they were
+ * stored (worker.h). KEYS: dedupe key, inbound stream, reply key ("" for
+ * none), rd:in:seq:{cid}. ARGV: dedupe TTL (s), message JSON, cid.
  * Returns {1, stream id} for a new message, {0[, stored reply]} for a duplicate. */
 static const char ingest_lua[] =
 	"if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then\n"
-	"  return {1, redis.call('XADD', KEYS[2], '*', 'm', ARGV[2])}\n"
+	"  local s = redis.call('INCR', KEYS[4])\n"
+	"  redis.call('EXPIRE', KEYS[4], ARGV[1])\n"
+	"  return {1, redis.call('XADD', KEYS[2], '*', 'm', ARGV[2], 'c', ARGV[3], 's', s)}\n"
 	"end\n"
 	"if KEYS[3] ~= '' then\n"
 	"  local r = redis.call('GET', KEYS[3])\n"
@@ -57,11 +62,13 @@ enum rd_err io_ingest_direct(redisContext *rc, const struct message *m)
 {
 	char dkey[MODEL_CHANNEL_LEN + MODEL_ID_LEN + 16];
 	snprintf(dkey, sizeof dkey, "rd:dedupe:%s:%s", m->channel, m->message_id);
+	char skey[MODEL_ID_LEN + 16];
+	snprintf(skey, sizeof skey, KEY_IN_SEQ_FMT, m->conversation_id);
 	char *json = stored_json(m);
 	if (!json)
 		return RD_ENOMEM;
-	redisReply *r = redisCommand(rc, "EVAL %s 3 %s %s %s %d %s", ingest_lua, dkey, KEY_INBOUND, "",
-				     DEDUPE_TTL_S, json);
+	redisReply *r = redisCommand(rc, "EVAL %s 4 %s %s %s %s %d %s %s", ingest_lua, dkey, KEY_INBOUND,
+				     "", skey, DEDUPE_TTL_S, json, m->conversation_id);
 	free(json);
 	enum rd_err err = RD_EREDIS;
 	if (r && r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
@@ -158,14 +165,16 @@ static redisContext *connect_redis(void)
 static void append_ingest(redisContext *rc, struct io_job *job, size_t i, char **json)
 {
 	const struct message *m = &job->msgs[i];
-	char dkey[MODEL_CHANNEL_LEN + MODEL_ID_LEN + 16], ttl[16];
+	char dkey[MODEL_CHANNEL_LEN + MODEL_ID_LEN + 16], skey[MODEL_ID_LEN + 16];
 	snprintf(dkey, sizeof dkey, "rd:dedupe:%s:%s", m->channel, m->message_id);
-	snprintf(ttl, sizeof ttl, "%d", DEDUPE_TTL_S);
+	snprintf(skey, sizeof skey, KEY_IN_SEQ_FMT, m->conversation_id);
+	const char *ttl = RD_XSTR(DEDUPE_TTL_S);
 	const char *rkey = (job->reply_key && job->n == 1) ? job->reply_key : "";
 	*json = stored_json(m);
 	if (!*json)
 		return; /* ENOMEM: read_ingest fails this one without a round trip */
-	const char *argv[] = { "EVALSHA", ingest_sha, "3", dkey, KEY_INBOUND, rkey, ttl, *json };
+	const char *argv[] = { "EVALSHA", ingest_sha, "4", dkey, KEY_INBOUND, rkey, skey,
+			       ttl, *json, m->conversation_id };
 	size_t lens[RD_ARRAY_LEN(argv)];
 	for (size_t k = 0; k < RD_ARRAY_LEN(argv); k++)
 		lens[k] = strlen(argv[k]);

@@ -21,7 +21,8 @@
 #define READ_COUNT 16
 #define BLOCK_MS 500
 #define LOCK_TTL_MS 30000
-#define DONE_TTL_S (7 * 86400)
+#define DONE_TTL_S 604800 /* 7 days, as the dedupe marks; a plain number for RD_XSTR */
+#define ORDER_WAIT_MS 1000 /* longest a message waits for its predecessor (begin_turn) */
 #define MAX_THREADS 96
 
 struct thread_ctx {
@@ -42,22 +43,35 @@ static atomic_int running, busy;
 static struct agent *the_agent;
 
 /* A conversation is handled by one worker at a time, so its dialog state is
- * never written by two turns at once. The lock does not queue: messages of
- * one conversation that reach different workers together are handled in
- * the order the lock happens to be won, not always in stream order (a
- * burst of 12 to one customer came out reordered in every try).
+ * never written by two turns at once, and in the order its messages were
+ * stored: each inbound entry carries its conversation's number s (ingest),
+ * and a turn starts only when s - 1 was handled (rd:in:done:{cid}, moved
+ * forward by the turn's commit). A message whose predecessor is still with
+ * another worker waits (ORDER_WAIT_MS at most: a predecessor that will not
+ * come — a worker's crash, a deferred turn — holds the conversation up no
+ * longer than that, then this one goes first).
  * A turn starts with one round trip (begin_script): take the lock, see
- * whether the message was already handled, read the dialog state. */
+ * whether the message was handled, check its number, read the dialog state.
+ * KEYS: lock, done marker, rd:conv:{cid}, rd:in:done:{cid}. ARGV: consumer,
+ * lock TTL (ms), s (0: none), "1" to check the order, TTL of the number (s).
+ * Returns {'ok', state, last handled number} | {'locked'} | {'behind'} | {'done'}. */
 static struct rscript begin_script = {
 	.name = "turn_begin",
 	.src = "if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then\n"
 	       "  return {'locked'}\n"
 	       "end\n"
+	       "local q = tonumber(ARGV[3])\n"
+	       "local h = tonumber(redis.call('GET', KEYS[4]) or '0')\n"
 	       "if redis.call('EXISTS', KEYS[2]) == 1 then\n"
+	       "  if q > h then redis.call('SET', KEYS[4], q, 'EX', ARGV[5]) end\n"
 	       "  redis.call('DEL', KEYS[1])\n"
 	       "  return {'done'}\n"
 	       "end\n"
-	       "return {'ok', redis.call('HGET', KEYS[3], 'state') or ''}\n",
+	       "if ARGV[4] == '1' and q > h + 1 then\n"
+	       "  redis.call('DEL', KEYS[1])\n"
+	       "  return {'behind'}\n"
+	       "end\n"
+	       "return {'ok', redis.call('HGET', KEYS[3], 'state') or '', h}\n",
 };
 
 static const char unlock_lua[] =
@@ -67,46 +81,52 @@ enum begin { BEGIN_FAILED = -1, BEGIN_OK, BEGIN_DONE };
 
 static void unlock_conversation(struct thread_ctx *t, const char *cid);
 
-/* Lock m's conversation (waiting while another worker holds it), read its
- * dialog state into *state (caller frees; its element[1] is the text) and
- * count m against its customer's budget into *limit. Each try sends the
- * count right behind the script that takes the lock, in the same round
- * trip; the count only happens while the lock is ours (agent/limits.h
+/* Lock m's conversation (waiting while another worker holds it, or holds
+ * the message stored before m: seq, 0 for none), read its dialog state into
+ * *state (caller frees; element[1] is the text, element[2] the last number
+ * handled) and count m against its customer's budget into *limit. Each try
+ * sends the count right behind the script that takes the lock, in the same
+ * round trip; the count only happens while the lock is ours (agent/limits.h
  * guard), so messages are counted in the order they are handled. When it
  * did not happen with the lock taken (the script was not loaded yet, say),
  * it is made once more, alone. BEGIN_DONE: the message was handled before
  * (nothing held). BEGIN_FAILED: Redis trouble, or the lock still held after
  * ~30 s, or shutting down (nothing held). */
-static enum begin begin_turn(struct thread_ctx *t, const struct message *m, const char *done_key,
-			     redisReply **state, enum limit_verdict *limit)
+static enum begin begin_turn(struct thread_ctx *t, const struct message *m, long long seq,
+			     const char *done_key, redisReply **state, enum limit_verdict *limit)
 {
-	char lock_key[MODEL_ID_LEN + 16], conv_key[MODEL_ID_LEN + 16];
+	char lock_key[MODEL_ID_LEN + 16], conv_key[MODEL_ID_LEN + 16], order_key[MODEL_ID_LEN + 16];
+	char sseq[24];
 	snprintf(lock_key, sizeof lock_key, "rd:lock:{%s}", m->conversation_id);
 	snprintf(conv_key, sizeof conv_key, "rd:conv:{%s}", m->conversation_id);
-	const char *keys[] = { lock_key, done_key, conv_key };
-	const char *args[] = { t->consumer, RD_XSTR(LOCK_TTL_MS) };
+	snprintf(order_key, sizeof order_key, KEY_IN_DONE_FMT, m->conversation_id);
+	snprintf(sseq, sizeof sseq, "%lld", seq > 0 ? seq : 0);
+	const char *keys[] = { lock_key, done_key, conv_key, order_key };
+	const char *args[] = { t->consumer, RD_XSTR(LOCK_TTL_MS), sseq, "1", RD_XSTR(DEDUPE_TTL_S) };
 	const struct limits_guard guard = { lock_key, t->consumer };
 	int budget = gw.cfg->limits.customer_messages_per_minute;
+	int64_t behind_since = 0;
 
 	*state = NULL;
 	*limit = LIMIT_OK;
 	for (int tries = 0; atomic_load(&running) || tries == 0; tries++) {
 		redisReply *r = NULL;
-		if (rscript_append_run(t->rc, &begin_script, 3, keys, 2, args) != REDIS_OK)
+		if (rscript_append_run(t->rc, &begin_script, 4, keys, 5, args) != REDIS_OK)
 			return BEGIN_FAILED;
 		int counting = limits_customer_append(t->rc, m, budget, &guard);
 		enum rd_err err = rscript_read(t->rc, &begin_script, &r);
 		enum rd_err lerr = counting > 0 ? limits_customer_read(t->rc, limit) : RD_OK;
 		if (err == RD_ENOTFOUND) /* not loaded yet: both replies are in, run it alone */
-			err = rscript_run(t->rc, &begin_script, 3, keys, 2, args, &r);
+			err = rscript_run(t->rc, &begin_script, 4, keys, 5, args, &r);
 		if (err != RD_OK)
 			return BEGIN_FAILED;
 		const char *tag = r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
 						  r->element[0]->type == REDIS_REPLY_STRING
 					  ? r->element[0]->str
 					  : "";
-		if (strcmp(tag, "ok") == 0 && r->elements == 2 &&
-		    r->element[1]->type == REDIS_REPLY_STRING) {
+		if (strcmp(tag, "ok") == 0 && r->elements == 3 &&
+		    r->element[1]->type == REDIS_REPLY_STRING &&
+		    r->element[2]->type == REDIS_REPLY_INTEGER) {
 			if (counting < 0 || (lerr != RD_OK &&
 					     limits_customer(t->rc, m, budget, &guard, limit) != RD_OK)) {
 				LOG_W("worker", "limits_failed", "message %s: not counted (will retry)",
@@ -118,11 +138,24 @@ static enum begin begin_turn(struct thread_ctx *t, const struct message *m, cons
 			*state = r;
 			return BEGIN_OK;
 		}
-		int done = strcmp(tag, "done") == 0, locked = strcmp(tag, "locked") == 0;
+		int done = strcmp(tag, "done") == 0, locked = strcmp(tag, "locked") == 0,
+		    behind = strcmp(tag, "behind") == 0;
 		freeReplyObject(r); /* tag pointed into it */
 		if (done)
 			return BEGIN_DONE;
-		if (!locked) {
+		if (behind) {
+			int64_t now = now_ms();
+			if (!behind_since) {
+				behind_since = now;
+			} else if (now - behind_since >= ORDER_WAIT_MS) {
+				LOG_W("worker", "order_skipped",
+				      "message %s (number %lld of %s): its predecessor is not handled after "
+				      "%d ms; going first",
+				      m->message_id, seq, m->conversation_id, ORDER_WAIT_MS);
+				args[3] = "0";
+				continue;
+			}
+		} else if (!locked) {
 			LOG_E("worker", "begin_reply", "turn_begin: unexpected reply");
 			return BEGIN_FAILED;
 		}
@@ -231,12 +264,13 @@ static void undeliver(struct thread_ctx *t, const char *id, int attempt)
 		freeReplyObject(r);
 }
 
-/* One inbound entry; claimed: taken over with XAUTOCLAIM (a retry) rather
- * than read fresh. Returns 0 when done with it (acked), -1 to leave it
+/* One inbound entry: seq its number in its conversation (0 for an entry
+ * without one); claimed: taken over with XAUTOCLAIM (a retry) rather than
+ * read fresh. Returns 0 when done with it (acked), -1 to leave it
  * pending (Redis trouble, a rail without an answer: it is retried after
  * claim_idle_ms, and its delivery count is the turn's attempt number). */
 static int handle_inbound(struct thread_ctx *t, const char *id, const char *json, size_t len,
-			  int claimed)
+			  long long seq, int claimed)
 {
 	struct message m;
 	if (message_from_json(json, len, &m) != RD_OK) {
@@ -252,7 +286,7 @@ static int handle_inbound(struct thread_ctx *t, const char *id, const char *json
 	snprintf(done_key, sizeof done_key, "rd:done:%s:%s", m.channel, m.message_id);
 	redisReply *state;
 	struct turn_start start;
-	switch (begin_turn(t, &m, done_key, &state, &start.limit)) {
+	switch (begin_turn(t, &m, seq, done_key, &state, &start.limit)) {
 	case BEGIN_FAILED:
 		goto out;
 	case BEGIN_DONE: /* a replay of a turn that was committed: nothing to do */
@@ -270,6 +304,7 @@ static int handle_inbound(struct thread_ctx *t, const char *id, const char *json
 	}
 	struct turn turn;
 	start.state = state->element[1]->str;
+	long long handled = state->element[2]->integer;
 	enum rd_err err = agent_handle(the_agent, t->rc, &m, &start, &turn);
 	freeReplyObject(state);
 	if (err == RD_EBUSY) {
@@ -284,14 +319,19 @@ static int handle_inbound(struct thread_ctx *t, const char *id, const char *json
 		goto unlock;
 	}
 	/* the turn is recorded once: state, transcript, outbox, done, ack */
-	char ttl[16];
-	snprintf(ttl, sizeof ttl, "%d", DONE_TTL_S);
 	rscript_append(t->rc, "MULTI", NULL);
 	int n = agent_commit_append(t->rc, &m, &turn);
 	n += append_outbox(t, &turn.out);
 	for (int i = 0; i < turn.n_extra; i++)
 		n += append_outbox(t, &turn.extra[i]);
-	rscript_append(t->rc, "SET", done_key, "1", "EX", ttl, NULL);
+	rscript_append(t->rc, "SET", done_key, "1", "EX", RD_XSTR(DONE_TTL_S), NULL);
+	if (seq > handled) { /* the lock is ours since begin: nobody moved it */
+		char order_key[MODEL_ID_LEN + 16], sseq[24];
+		snprintf(order_key, sizeof order_key, KEY_IN_DONE_FMT, m.conversation_id);
+		snprintf(sseq, sizeof sseq, "%lld", seq);
+		rscript_append(t->rc, "SET", order_key, sseq, "EX", RD_XSTR(DEDUPE_TTL_S), NULL);
+		n++;
+	}
 	rscript_append(t->rc, "XACK", KEY_INBOUND, GROUP_AGENTS, id, NULL);
 	rscript_append(t->rc, "EXEC", NULL);
 	/* the lock goes in the same round trip */
@@ -495,7 +535,7 @@ static void handle_entries(struct thread_ctx *t, redisReply *entries, int claime
 		else if (t->is_sender)
 			handle_outbox(t, id, val, len, cid, seq, claimed);
 		else
-			handle_inbound(t, id, val, len, claimed);
+			handle_inbound(t, id, val, len, seq, claimed);
 		atomic_fetch_sub(&busy, 1);
 	}
 }

@@ -4,8 +4,17 @@
  *
  * Workers: XREADGROUP rd:inbound (group "agents"), run the agent, then in
  * one MULTI: dialog state + transcript, XADD rd:outbox, the done marker,
- * XACK. Entries left pending by a crashed worker are taken over with
- * XAUTOCLAIM once idle for [gateway] claim_idle_ms.
+ * the conversation's last handled number, XACK. Entries left pending by a
+ * crashed worker are taken over with XAUTOCLAIM once idle for [gateway]
+ * claim_idle_ms.
+ *
+ * An inbound entry has three fields: m (struct message as JSON, model.h),
+ * c (its conversation id) and s (the conversation's next number from INCR
+ * rd:in:seq:{c}, taken by the ingest script). A worker starts s only after
+ * s - 1 was handled (rd:in:done:{c}), waiting at most ORDER_WAIT_MS for it
+ * (worker.c): one customer's messages are answered in the order they were
+ * stored, whichever workers pick them up. Entries without s (written before
+ * the numbering) are handled as they come.
  * Senders: XREADGROUP rd:outbox (group "senders"), hand each entry to its
  * channel's send(); RD_EUNAVAIL leaves it pending for a later retry.
  *
