@@ -325,12 +325,18 @@ def wrk_cmd(url, duration):
 
 
 def run_wrk(url, prefix, duration):
+    # wrk's own CPU: the only child waited for in between (the servers are
+    # reaped when they stop), so the children's rusage delta is wrk's
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     r = subprocess.run(wrk_cmd(url, duration), capture_output=True, text=True,
                        env=dict(os.environ, BENCH_POOL=prefix), timeout=duration + 120)
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     for line in r.stdout.splitlines():
         if line.startswith("BENCH_JSON "):
             j = json.loads(line[11:])
             j["rps"] = j["requests"] / (j["duration_us"] / 1e6)
+            cpu_s = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+            j["cpu_wrk"] = 100 * cpu_s / (j["duration_us"] / 1e6)
             return j
     raise RuntimeError(f"wrk gave no result:\n{r.stdout}\n{r.stderr}")
 
@@ -339,13 +345,18 @@ def webhook_row(w, samp, names):
     row = {"rps": w["rps"], "p50_ms": w["p50_us"] / 1000, "p99_ms": w["p99_us"] / 1000,
            "max_ms": w["max_us"] / 1000, "non200": w["non200"] + w["errors_timeout"] + w["errors_read"] +
            w["errors_connect"] + w["errors_write"], "statuses": w["statuses"], "exhausted": w["exhausted"],
-           "requests": w["requests"]}
+           "requests": w["requests"], "cpu_wrk": w.get("cpu_wrk")}
     for label, name in names.items():
         row[f"rss_mib_{label}"] = samp.peak[name] / 1024
         row[f"cpu_{label}"] = samp.cpu[name]
     if samp.threads:
         row["cpu_threads"] = samp.threads
     return row
+
+
+# What the ingest script (gateway/io.c) runs for a new message: EVALSHA, the
+# dedupe SET NX, the conversation's number (INCR + EXPIRE) and the XADD.
+INGEST_CMDS = ("evalsha", "set", "incr", "expire", "xadd")
 
 
 def scenario_webhook(kind, args, root):
@@ -375,7 +386,7 @@ def scenario_webhook(kind, args, root):
                     # every 200 is an entry in the stream (the last request a stopping wrk
                     # thread sends may be answered after wrk stopped counting)
                     row["appended_per_200"] = xlen / ok200 if ok200 else None
-                    ingest = sum(v for k, v in delta.items() if k in ("evalsha", "set", "xadd"))
+                    ingest = sum(v for k, v in delta.items() if k in INGEST_CMDS)
                     row["redis_cmds_ingest_per_msg"] = ingest / xlen if xlen else None
                     row["redis_rtt_ingest_per_msg"] = delta.get("evalsha", 0) / xlen if xlen else None
                     row["redis_cmds_all_per_msg"] = sum(delta.values()) / xlen if xlen else None
@@ -725,7 +736,7 @@ def render(results):
         if wa:
             cmds.append(f"ingest {fmt(med(wa['runs'], 'redress', 'redis_cmds_ingest_per_msg'), 2)} commands "
                         f"in {fmt(med(wa['runs'], 'redress', 'redis_rtt_ingest_per_msg'), 2)} round trip "
-                        "(EVALSHA: SET NX + XADD)")
+                        "(EVALSHA: SET NX, INCR + EXPIRE of the conversation's number, XADD)")
         if ch:
             cmds.append(f"a whole agent turn through the test channel {fmt(med(ch['runs'], 'redis_cmds_all_per_msg'), 1)}")
         targets.append(("Redis commands per processed message", "counted and reported", "; ".join(cmds), "—", "—",
@@ -754,15 +765,16 @@ def webhook_section(title, d):
          f"each request a new message id (pools of {R[0]['pool']:,} pre-signed requests, bench/gen.js).", "",
          f"Command: `BENCH_POOL=… {d['command']}`", "",
          "| run | system | req/s | p50 ms | p99 ms | max ms | non-200 | CPU % server (service / store / agents) "
-         "| CPU % Redis | peak RSS MiB server | appended / 200 | Redis cmds per msg (ingest / all) |",
-         "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+         "| CPU % Redis | CPU % wrk | peak RSS MiB server | appended / 200 | Redis cmds per msg (ingest / all) |",
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for i, r in enumerate(R, 1):
         for sysname in ("redress", "peer"):
             x = r[sysname]
             lab = "gw" if sysname == "redress" else "peer"
             L.append(f"| {i} | {sysname if sysname == 'redress' else d['peer']} | {fmt(x['rps'], 0)} | "
                      f"{fmt(x['p50_ms'], 2)} | {fmt(x['p99_ms'], 2)} | {fmt(x['max_ms'], 1)} | {x['non200']} | "
-                     f"{fmt(x['cpu_' + lab], 0)}{split(x)} | {fmt(x.get('cpu_redis'), 0)} | {fmt(x['rss_mib_' + lab], 1)} | "
+                     f"{fmt(x['cpu_' + lab], 0)}{split(x)} | {fmt(x.get('cpu_redis'), 0)} | {fmt(x.get('cpu_wrk'), 0)} | "
+                     f"{fmt(x['rss_mib_' + lab], 1)} | "
                      f"{fmt(x.get('appended_per_200'), 3)} | {fmt(x.get('redis_cmds_ingest_per_msg'), 2)} / "
                      f"{fmt(x.get('redis_cmds_all_per_msg'), 2)} |")
     L += ["", f"Median redress/peer ratio of req/s (per run): {fmt(med(R, 'ratio_rps'), 2)}×. "
@@ -770,7 +782,10 @@ def webhook_section(title, d):
           "they can: their CPU is the \"agents\" share, and \"all\" Redis commands include theirs (the "
           "agents' group lag at the end of each run is in bench/out/results.json). With the platforms' APIs "
           "unreachable, WhatsApp agents mostly wait on the read receipt they send per message, while Slack "
-          "agents answer at full speed."]
+          "agents answer at full speed. \"ingest\" counts the commands the ingest script runs (EVALSHA, "
+          "SET, INCR, EXPIRE, XADD) per appended message; Slack's agents run some of the same commands, so "
+          "its ingest column includes some of theirs. \"CPU % wrk\" is the load generator's own share of "
+          "the same two cores."]
     return L
 
 
