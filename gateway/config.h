@@ -24,6 +24,7 @@ struct config {
 		int workers;                      /* agent worker threads (2) */
 		int senders;                      /* outbox sender threads (1) */
 		int claim_idle_ms;                /* reclaim pending entries idle this long (30000) */
+		int stream_retention_s;           /* keep handled stream entries this long (86400) */
 		int drain_timeout_ms;             /* SIGTERM: max wait for in-flight work (10000) */
 		size_t max_body_bytes;            /* request body cap, bytes (3 MiB) */
 		enum log_level log_level;         /* debug | info | warn | error (info) */

@@ -224,6 +224,8 @@ const struct centry config_entries[] = {
 	INT("gateway", "senders", gateway.senders, 1, 32, "1", "outbox sender threads"),
 	MS("gateway", "claim_idle_ms", gateway.claim_idle_ms, 1000, 86400000, "30000",
 	   "reclaim pending stream entries idle this long, ms"),
+	INT("gateway", "stream_retention_s", gateway.stream_retention_s, 1, 2592000, "86400",
+	    "keep handled inbound and outbox stream entries this long, s"),
 	MS("gateway", "drain_timeout_ms", gateway.drain_timeout_ms, 0, 600000, "10000",
 	   "on SIGTERM, longest wait for in-flight work, ms"),
 	SIZE("gateway", "max_body_bytes", gateway.max_body_bytes, 1024, 256 * MiB, "3MiB",

@@ -17,6 +17,7 @@
 #include "gateway/io.h"
 #include "gateway/metrics.h"
 #include "gateway/outbox.h"
+#include "gateway/trim.h"
 
 #define READ_COUNT 16
 #define BLOCK_MS 500
@@ -35,6 +36,7 @@ struct thread_ctx {
 	char claim_from[64]; /* XAUTOCLAIM cursor: where the last scan stopped ("0-0": the start) */
 	int64_t next_sweep;  /* worker 0: when to look for expired tickets */
 	int64_t next_poll;   /* worker 0: when to ask rails about pending refunds */
+	int64_t next_trim;   /* worker 0: when to trim handled stream entries */
 };
 
 static struct thread_ctx threads[MAX_THREADS];
@@ -572,6 +574,30 @@ static void sweep_tickets(struct thread_ctx *t)
 	freeReplyObject(r);
 }
 
+/* Trim what every group has handled, once older than [gateway]
+ * stream_retention_s, from both streams (gateway/trim.h); a long backlog
+ * goes 100 XTRIM calls at a time. */
+static void trim_streams(struct thread_ctx *t)
+{
+	static const char *const streams[] = { KEY_INBOUND, KEY_OUTBOX };
+	int64_t keep_ms = (int64_t)gw.cfg->gateway.stream_retention_s * 1000;
+	for (size_t i = 0; i < RD_ARRAY_LEN(streams); i++) {
+		long long n = trim_stream(t->rc, streams[i], keep_ms, now_ms(), 100);
+		if (n < 0)
+			LOG_W("worker", "trim_failed", "%s: not trimmed this time", streams[i]);
+		else if (n > 0)
+			LOG_D("worker", "trimmed", "%s: %lld handled entries older than %d s", streams[i], n,
+			      gw.cfg->gateway.stream_retention_s);
+	}
+}
+
+/* How often trim_streams runs: half the retention, within 1 s .. 60 s. */
+static int64_t trim_interval_ms(void)
+{
+	int64_t ms = (int64_t)gw.cfg->gateway.stream_retention_s * 500;
+	return ms < 1000 ? 1000 : ms > 60000 ? 60000 : ms;
+}
+
 static void ingest_news(const struct message *m, void *arg)
 {
 	struct thread_ctx *t = arg;
@@ -633,6 +659,10 @@ static void *thread_main(void *arg)
 			/* refunds a rail took but had not settled (Pix devoluções above all) */
 			agent_poll_refunds(the_agent, t->rc, 50, ingest_news, t);
 			t->next_poll = mono_ms() + (int64_t)gw.cfg->pix.poll_interval_s * 1000;
+		}
+		if (!t->is_sender && t->index == 0 && mono_ms() >= t->next_trim) {
+			trim_streams(t);
+			t->next_trim = mono_ms() + trim_interval_ms();
 		}
 		r = rscript_command(t->rc, "XREADGROUP", "GROUP", group, t->consumer, "COUNT",
 				    RD_XSTR(READ_COUNT), "BLOCK", RD_XSTR(BLOCK_MS), "STREAMS", stream, ">",

@@ -1,7 +1,7 @@
 /* test_tools.c — the agent's Redis tools against a real redis-server: the
  * spend mandate (caps, idempotency, release/commit, 8 processes racing), the
- * sandbox rail, the orders store, credit notes and review tickets, and
- * review_redact. Starts its own redis-server on a free port (needs
+ * sandbox rail, the orders store, credit notes and review tickets,
+ * review_redact, and the trimming of handled stream entries (gateway/trim.h). Starts its own redis-server on a free port (needs
  * redis-server in PATH); every test starts from an empty database. */
 #include <dirent.h>
 #include <errno.h>
@@ -31,6 +31,7 @@
 #include "agent/review.h"
 #include "agent/rscript.h"
 #include "common/util.h"
+#include "gateway/trim.h"
 
 #define NOW INT64_C(1795168800) /* 2026-11-20T10:00:00Z */
 #define REDIS_START_MS 5000
@@ -857,6 +858,94 @@ static void test_limits_pipelined(void **state)
 	freeReplyObject(r);
 }
 
+/* ---- trimming handled stream entries (gateway/trim.h) ---------------------- */
+
+/* XADD stream with the explicit id "ms-0". */
+static void add_at(const char *stream, long long ms)
+{
+	freeReplyObject(cmd("XADD %s %lld-0 f v", stream, ms));
+}
+
+static long long xlen(const char *stream)
+{
+	redisReply *r = cmd("XLEN %s", stream);
+	long long n = r->integer;
+	freeReplyObject(r);
+	return n;
+}
+
+/* The floor trim_floor() finds with nothing kept for time (keep 0 ms at
+ * now 10^6): "" when there is none. */
+static const char *floor_now(const char *stream)
+{
+	static char out[48];
+	out[0] = '\0';
+	int f = trim_floor(rc, stream, 0, 1000000, out, sizeof out);
+	assert_true(f >= 0);
+	return f ? out : "";
+}
+
+static void test_trim_floor(void **state)
+{
+	(void)state;
+	assert_string_equal(floor_now("s"), ""); /* no stream */
+	for (long long ms = 1; ms <= 10; ms++)
+		add_at("s", ms);
+	assert_string_equal(floor_now("s"), ""); /* no group: nobody read anything */
+	freeReplyObject(cmd("XGROUP CREATE s g 0"));
+	assert_string_equal(floor_now("s"), ""); /* nothing given yet */
+	freeReplyObject(cmd("XREADGROUP GROUP g c COUNT 4 STREAMS s >")); /* 1..4 pending */
+	assert_string_equal(floor_now("s"), "1-0");
+	freeReplyObject(cmd("XACK s g 1-0 2-0 4-0"));
+	assert_string_equal(floor_now("s"), "3-0"); /* 3 still pending; 4 acked after it */
+	freeReplyObject(cmd("XACK s g 3-0"));
+	assert_string_equal(floor_now("s"), "4-1"); /* all given acked; 5.. never read */
+	/* a second group that is further behind holds the floor back */
+	freeReplyObject(cmd("XGROUP CREATE s g2 0"));
+	assert_string_equal(floor_now("s"), "");
+	freeReplyObject(cmd("XREADGROUP GROUP g2 c COUNT 2 STREAMS s >"));
+	freeReplyObject(cmd("XACK s g2 1-0 2-0"));
+	assert_string_equal(floor_now("s"), "2-1");
+	/* time: only entries older than now - keep */
+	char out[48];
+	assert_int_equal(trim_floor(rc, "s", 999999, 1000000, out, sizeof out), 1);
+	assert_string_equal(out, "1-0");
+	assert_int_equal(trim_floor(rc, "s", 1000000, 1000000, out, sizeof out), 0);
+	/* not a stream */
+	freeReplyObject(cmd("SET k v"));
+	assert_int_equal(trim_floor(rc, "k", 0, 1000000, out, sizeof out), -1);
+}
+
+static void test_trim_stream(void **state)
+{
+	(void)state;
+	/* small macro nodes, so that MINID ~ trims at this scale */
+	freeReplyObject(cmd("CONFIG SET stream-node-max-entries 2"));
+	for (long long ms = 1; ms <= 20; ms++)
+		add_at("s", ms);
+	freeReplyObject(cmd("XGROUP CREATE s g 0"));
+	freeReplyObject(cmd("XREADGROUP GROUP g c COUNT 12 STREAMS s >")); /* 1..12 */
+	for (long long ms = 1; ms <= 12; ms++)
+		if (ms != 9)
+			freeReplyObject(cmd("XACK s g %lld-0", ms));
+	/* 9 pending: 1..8 may go, nothing from 9 on */
+	assert_int_equal(trim_stream(rc, "s", 0, 1000000, 10), 8);
+	redisReply *r = cmd("XRANGE s - + COUNT 1");
+	assert_string_equal(r->element[0]->element[0]->str, "9-0");
+	freeReplyObject(r);
+	assert_int_equal(xlen("s"), 12);
+	/* handled, but younger than the retention: kept */
+	freeReplyObject(cmd("XACK s g 9-0"));
+	assert_int_equal(trim_stream(rc, "s", 1000000 - 10, 1000000, 10), 0);
+	assert_int_equal(xlen("s"), 12);
+	/* the rest of what was handled goes; never-read 13..20 stay */
+	assert_int_equal(trim_stream(rc, "s", 0, 1000000, 10), 4);
+	assert_int_equal(xlen("s"), 8);
+	/* nothing to trim: nothing removed, no error */
+	assert_int_equal(trim_stream(rc, "none", 0, 1000000, 10), 0);
+	freeReplyObject(cmd("CONFIG SET stream-node-max-entries 100"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -880,6 +969,8 @@ int main(void)
 		cmocka_unit_test(test_review_redact),
 		cmocka_unit_test_setup(test_rscript_words, flush_db),
 		cmocka_unit_test_setup(test_limits_pipelined, flush_db),
+		cmocka_unit_test_setup(test_trim_floor, flush_db),
+		cmocka_unit_test_setup(test_trim_stream, flush_db),
 	};
 	return cmocka_run_group_tests_name("tools", tests, start_redis, stop_redis);
 }
