@@ -8,7 +8,7 @@
 
 const char outbox_lua[] =
 	"local s = redis.call('INCR', KEYS[1])\n"
-	"redis.call('EXPIRE', KEYS[1], 2592000)\n"
+	"redis.call('EXPIRE', KEYS[1], " RD_XSTR(OUT_SEQ_TTL_S) ")\n"
 	"return redis.call('XADD', KEYS[2], '*', 'o', ARGV[1], 'c', ARGV[2], 's', s)\n";
 
 int outbox_append_pipelined(redisContext *rc, const struct outbound *ob)

@@ -11,7 +11,7 @@
 
 /* KEYS: rd:out:seq:{cid}, rd:outbox. ARGV: outbound JSON, cid. */
 extern const char outbox_lua[];
-#define OUT_SEQ_TTL_S 2592000 /* a month: numbers and marks of idle conversations go */
+#define OUT_SEQ_TTL_S 2592000 /* a month: numbers and marks of idle conversations go (a plain number: RD_XSTR) */
 
 /* Append redisAppendCommand-style (for a caller's MULTI). 1 if appended. */
 int outbox_append_pipelined(redisContext *rc, const struct outbound *ob);

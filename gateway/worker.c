@@ -22,7 +22,7 @@
 #define READ_COUNT 16
 #define BLOCK_MS 500
 #define LOCK_TTL_MS 30000
-#define DONE_TTL_S 604800 /* 7 days, as the dedupe marks; a plain number for RD_XSTR */
+#define DONE_TTL_S DEDUPE_TTL_S /* a handled message is remembered as long as it is deduped */
 #define ORDER_WAIT_MS 1000 /* longest a message waits for its predecessor (begin_turn) */
 #define MAX_THREADS 96
 
@@ -390,14 +390,13 @@ static int finish_outbox(struct thread_ctx *t, const char *id, const char *cid, 
 {
 	if (!cid && !opened)
 		return ack(t, KEY_OUTBOX, GROUP_SENDERS, id);
-	char key[MODEL_ID_LEN + 16], sseq[24], ttl[16];
+	char key[MODEL_ID_LEN + 16], sseq[24];
 	if (!opened)
 		rscript_append(t->rc, "MULTI", NULL);
 	if (cid) {
 		snprintf(key, sizeof key, "rd:out:sent:{%s}", cid);
 		snprintf(sseq, sizeof sseq, "%lld", seq);
-		snprintf(ttl, sizeof ttl, "%d", OUT_SEQ_TTL_S);
-		rscript_append(t->rc, "SET", key, sseq, "EX", ttl, NULL);
+		rscript_append(t->rc, "SET", key, sseq, "EX", RD_XSTR(OUT_SEQ_TTL_S), NULL);
 	}
 	rscript_append(t->rc, "XACK", KEY_OUTBOX, GROUP_SENDERS, id, NULL);
 	rscript_append(t->rc, "EXEC", NULL);
