@@ -83,8 +83,14 @@ def run_integration():
         t.failed += failed
         t.skipped += skipped
         for case in suite.iter("testcase"):
-            if case.find("failure") is not None or case.find("error") is not None:
-                t.failures.append(f"{case.get('classname')}::{case.get('name')}")
+            bad = case.find("failure")
+            bad = case.find("error") if bad is None else bad
+            if bad is not None:
+                # the reason too: a long run's tail is the captured logs, not the assert
+                why = " ".join((bad.get("message") or "").split())
+                why = why if len(why) <= 400 else why[:400] + " ..."
+                t.failures.append(f"{case.get('classname')}::{case.get('name')}"
+                                  + (f"\n        {why}" if why else ""))
     if rc not in (0, 1, 5) and t.failed == 0:  # interrupted, internal or usage error
         t.failed += 1
         t.failures.append(f"pytest (exit {rc})")
