@@ -24,7 +24,32 @@
 #define LOCK_TTL_MS 30000
 #define DONE_TTL_S DEDUPE_TTL_S /* a handled message is remembered as long as it is deduped */
 #define ORDER_WAIT_MS 1000 /* longest a message waits for its predecessor (begin_turn) */
+#define PARK_MAX 64        /* entries a worker sets aside while their conversation is busy */
+#define PARK_BLOCK_MS 2    /* XREADGROUP's BLOCK while some are set aside */
 #define MAX_THREADS 96
+
+/* How long an inbound entry has been waiting to start (begin_turn). */
+struct wait {
+	int64_t since;        /* first try (mono ms) */
+	int64_t behind_since; /* first found without its predecessor handled (0: not yet) */
+	int64_t next;         /* when to try again */
+	int64_t touched;      /* when it was last made ours again (XCLAIM, keep_parked) */
+	int tries;
+	int unordered;        /* waited ORDER_WAIT_MS for its predecessor: goes without it */
+};
+
+/* An inbound entry set aside (parked): its conversation is locked by another
+ * turn, or the message stored before it is not handled yet. It stays pending
+ * in the group under this worker, which goes on with other entries and tries
+ * it again: one busy conversation never holds up the others. */
+struct parked {
+	char id[48]; /* stream entry id */
+	char *m;     /* its m field (owned) */
+	size_t len;
+	long long seq;
+	int claimed;
+	struct wait w;
+};
 
 struct thread_ctx {
 	pthread_t tid;
@@ -37,6 +62,8 @@ struct thread_ctx {
 	int64_t next_sweep;  /* worker 0: when to look for expired tickets */
 	int64_t next_poll;   /* worker 0: when to ask rails about pending refunds */
 	int64_t next_trim;   /* worker 0: when to trim handled stream entries */
+	struct parked parked[PARK_MAX]; /* workers: entries waiting for their conversation */
+	int n_parked;
 };
 
 static struct thread_ctx threads[MAX_THREADS];
@@ -48,10 +75,12 @@ static struct agent *the_agent;
  * never written by two turns at once, and in the order its messages were
  * stored: each inbound entry carries its conversation's number s (ingest),
  * and a turn starts only when s - 1 was handled (rd:in:done:{cid}, moved
- * forward by the turn's commit). A message whose predecessor is still with
- * another worker waits (ORDER_WAIT_MS at most: a predecessor that will not
- * come — a worker's crash, a deferred turn — holds the conversation up no
- * longer than that, then this one goes first).
+ * forward by the turn's commit). A message whose conversation is locked, or
+ * whose predecessor is still with another worker, is parked: set aside and
+ * tried again while the worker goes on with other entries (retry_parked).
+ * It waits ORDER_WAIT_MS at most for its predecessor: one that will not come
+ * — a worker's crash, a deferred turn — holds the conversation up no longer
+ * than that, then this one goes first.
  * A turn starts with one round trip (begin_script): take the lock, see
  * whether the message was handled, check its number, read the dialog state.
  * KEYS: lock, done marker, rd:conv:{cid}, rd:in:done:{cid}. ARGV: consumer,
@@ -79,23 +108,26 @@ static struct rscript begin_script = {
 static const char unlock_lua[] =
 	"if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
-enum begin { BEGIN_FAILED = -1, BEGIN_OK, BEGIN_DONE };
+enum begin { BEGIN_FAILED = -1, BEGIN_OK, BEGIN_DONE, BEGIN_WAIT };
 
 static void unlock_conversation(struct thread_ctx *t, const char *cid);
 
-/* Lock m's conversation (waiting while another worker holds it, or holds
- * the message stored before m: seq, 0 for none), read its dialog state into
- * *state (caller frees; element[1] is the text, element[2] the last number
- * handled) and count m against its customer's budget into *limit. Each try
- * sends the count right behind the script that takes the lock, in the same
- * round trip; the count only happens while the lock is ours (agent/limits.h
- * guard), so messages are counted in the order they are handled. When it
- * did not happen with the lock taken (the script was not loaded yet, say),
- * it is made once more, alone. BEGIN_DONE: the message was handled before
- * (nothing held). BEGIN_FAILED: Redis trouble, or the lock still held after
- * ~30 s, or shutting down (nothing held). */
+/* Try once to lock m's conversation and start its turn: seq is m's number
+ * (0 for none), w how long m has waited (updated here). On BEGIN_OK its
+ * dialog state is in *state (caller frees; element[1] is the text,
+ * element[2] the last number handled) and m was counted against its
+ * customer's budget into *limit: the count is sent right behind the script
+ * that takes the lock, in the same round trip, and only happens while the
+ * lock is ours (agent/limits.h guard), so messages are counted in the order
+ * they are handled; when it did not happen with the lock taken (the script
+ * was not loaded yet, say), it is made once more, alone. BEGIN_WAIT: the
+ * conversation is locked, or m's predecessor is not handled and m has not
+ * waited ORDER_WAIT_MS for it yet (after that m goes first, with an
+ * order_skipped warning); nothing held. BEGIN_DONE: the message was handled
+ * before (nothing held). BEGIN_FAILED: Redis trouble (nothing held). */
 static enum begin begin_turn(struct thread_ctx *t, const struct message *m, long long seq,
-			     const char *done_key, redisReply **state, enum limit_verdict *limit)
+			     const char *done_key, struct wait *w, redisReply **state,
+			     enum limit_verdict *limit)
 {
 	char lock_key[MODEL_ID_LEN + 16], conv_key[MODEL_ID_LEN + 16], order_key[MODEL_ID_LEN + 16];
 	char sseq[24];
@@ -107,12 +139,12 @@ static enum begin begin_turn(struct thread_ctx *t, const struct message *m, long
 	const char *args[] = { t->consumer, RD_XSTR(LOCK_TTL_MS), sseq, "1", RD_XSTR(DEDUPE_TTL_S) };
 	const struct limits_guard guard = { lock_key, t->consumer };
 	int budget = gw.cfg->limits.customer_messages_per_minute;
-	int64_t behind_since = 0;
 
 	*state = NULL;
 	*limit = LIMIT_OK;
-	for (int tries = 0; atomic_load(&running) || tries == 0; tries++) {
+	for (;;) { /* twice at most: the second time without the order check */
 		redisReply *r = NULL;
+		args[3] = w->unordered ? "0" : "1";
 		if (rscript_append_run(t->rc, &begin_script, 4, keys, 5, args) != REDIS_OK)
 			return BEGIN_FAILED;
 		int counting = limits_customer_append(t->rc, m, budget, &guard);
@@ -141,31 +173,27 @@ static enum begin begin_turn(struct thread_ctx *t, const struct message *m, long
 			return BEGIN_OK;
 		}
 		int done = strcmp(tag, "done") == 0, locked = strcmp(tag, "locked") == 0,
-		    behind = strcmp(tag, "behind") == 0;
+		    behind = strcmp(tag, "behind") == 0 && !w->unordered;
 		freeReplyObject(r); /* tag pointed into it */
 		if (done)
 			return BEGIN_DONE;
-		if (behind) {
-			int64_t now = now_ms();
-			if (!behind_since) {
-				behind_since = now;
-			} else if (now - behind_since >= ORDER_WAIT_MS) {
-				LOG_W("worker", "order_skipped",
-				      "message %s (number %lld of %s): its predecessor is not handled after "
-				      "%d ms; going first",
-				      m->message_id, seq, m->conversation_id, ORDER_WAIT_MS);
-				args[3] = "0";
-				continue;
-			}
-		} else if (!locked) {
+		if (locked)
+			return BEGIN_WAIT;
+		if (!behind) {
 			LOG_E("worker", "begin_reply", "turn_begin: unexpected reply");
 			return BEGIN_FAILED;
 		}
-		usleep(tries < 50 ? 2000 : 20000);
-		if (tries > 1500)
-			return BEGIN_FAILED;
+		int64_t now = mono_ms();
+		if (!w->behind_since)
+			w->behind_since = now;
+		if (now - w->behind_since < ORDER_WAIT_MS)
+			return BEGIN_WAIT;
+		LOG_W("worker", "order_skipped",
+		      "message %s (number %lld of %s): its predecessor is not handled after %d ms; "
+		      "going first",
+		      m->message_id, seq, m->conversation_id, ORDER_WAIT_MS);
+		w->unordered = 1;
 	}
-	return BEGIN_FAILED;
 }
 
 /* Queue the release of cid's lock (only if this worker still holds it). */
@@ -266,13 +294,17 @@ static void undeliver(struct thread_ctx *t, const char *id, int attempt)
 		freeReplyObject(r);
 }
 
+#define HANDLE_WAIT 1
+
 /* One inbound entry: seq its number in its conversation (0 for an entry
  * without one); claimed: taken over with XAUTOCLAIM (a retry) rather than
- * read fresh. Returns 0 when done with it (acked), -1 to leave it
- * pending (Redis trouble, a rail without an answer: it is retried after
- * claim_idle_ms, and its delivery count is the turn's attempt number). */
+ * read fresh; w how long it has waited to start. Returns 0 when done with
+ * it (acked), -1 to leave it pending (Redis trouble, a rail without an
+ * answer: it is retried after claim_idle_ms, and its delivery count is the
+ * turn's attempt number), HANDLE_WAIT when its conversation is busy (the
+ * caller parks it; nothing was done). */
 static int handle_inbound(struct thread_ctx *t, const char *id, const char *json, size_t len,
-			  long long seq, int claimed)
+			  long long seq, int claimed, struct wait *w)
 {
 	struct message m;
 	if (message_from_json(json, len, &m) != RD_OK) {
@@ -280,16 +312,16 @@ static int handle_inbound(struct thread_ctx *t, const char *id, const char *json
 		metrics_error("parse");
 		return ack(t, KEY_INBOUND, GROUP_AGENTS, id);
 	}
-	m.attempt = claimed ? deliveries(t, KEY_INBOUND, GROUP_AGENTS, id) : 1;
-	if (m.attempt < 1)
-		m.attempt = 1;
 	int rc = -1;
 	char done_key[MODEL_CHANNEL_LEN + MODEL_ID_LEN + 16];
 	snprintf(done_key, sizeof done_key, "rd:done:%s:%s", m.channel, m.message_id);
 	redisReply *state;
 	struct turn_start start;
-	switch (begin_turn(t, &m, seq, done_key, &state, &start.limit)) {
+	switch (begin_turn(t, &m, seq, done_key, w, &state, &start.limit)) {
 	case BEGIN_FAILED:
+		goto out;
+	case BEGIN_WAIT:
+		rc = HANDLE_WAIT;
 		goto out;
 	case BEGIN_DONE: /* a replay of a turn that was committed: nothing to do */
 		rc = ack(t, KEY_INBOUND, GROUP_AGENTS, id);
@@ -297,6 +329,9 @@ static int handle_inbound(struct thread_ctx *t, const char *id, const char *json
 	case BEGIN_OK:
 		break;
 	}
+	m.attempt = claimed ? deliveries(t, KEY_INBOUND, GROUP_AGENTS, id) : 1;
+	if (m.attempt < 1)
+		m.attempt = 1;
 
 	void *ch_ctx;
 	const struct channel_ops *ch = channel_find(m.channel, &ch_ctx);
@@ -498,6 +533,91 @@ static int handle_outbox(struct thread_ctx *t, const char *id, const char *json,
 	return rc;
 }
 
+/* After HANDLE_WAIT: when to try id again (w->next). Before claim_idle_ms
+ * passes, the entry is made ours again (XCLAIM JUSTID: idle time 0, the
+ * delivery count stays), so no other worker takes it over while it waits
+ * here. Returns 0 when it has waited longer than a lock lives (LOCK_TTL_MS):
+ * it is left pending, for XAUTOCLAIM, as a failed turn is. */
+static int wait_more(struct thread_ctx *t, const char *id, struct wait *w)
+{
+	int64_t now = mono_ms();
+	if (now - w->since >= LOCK_TTL_MS) {
+		LOG_W("worker", "wait_gave_up", "inbound %s: its conversation stayed busy for %d ms; "
+		      "left pending", id, LOCK_TTL_MS);
+		return 0;
+	}
+	if (now - w->touched >= gw.cfg->gateway.claim_idle_ms / 2) {
+		redisReply *r = redisCommand(t->rc, "XCLAIM %s %s %s 0 %s JUSTID", KEY_INBOUND,
+					     GROUP_AGENTS, t->consumer, id);
+		if (r)
+			freeReplyObject(r);
+		w->touched = now;
+	}
+	w->tries++;
+	w->next = now + (w->tries < 50 ? 2 : 20);
+	return 1;
+}
+
+static int is_parked(const struct thread_ctx *t, const char *id)
+{
+	for (int i = 0; i < t->n_parked; i++)
+		if (strcmp(t->parked[i].id, id) == 0)
+			return 1;
+	return 0;
+}
+
+/* Set an entry aside after HANDLE_WAIT (m: its JSON, copied). Without room
+ * (the loop reads only while there is), it stays pending for XAUTOCLAIM. */
+static void park(struct thread_ctx *t, const char *id, const char *m, size_t len, long long seq,
+		 int claimed, const struct wait *w)
+{
+	struct parked *p = &t->parked[t->n_parked];
+	if (t->n_parked >= PARK_MAX || strlen(id) >= sizeof p->id || !(p->m = malloc(len + 1))) {
+		LOG_W("worker", "park_full", "inbound %s: left pending", id);
+		return;
+	}
+	memcpy(p->m, m, len);
+	p->m[len] = '\0';
+	snprintf(p->id, sizeof p->id, "%s", id);
+	p->len = len;
+	p->seq = seq;
+	p->claimed = claimed;
+	p->w = *w;
+	t->n_parked++;
+}
+
+/* Try the parked entries that are due, in the order they were parked (one
+ * conversation's messages keep theirs); drop the ones done with. */
+static void retry_parked(struct thread_ctx *t)
+{
+	int kept = 0;
+	for (int i = 0; i < t->n_parked; i++) {
+		struct parked *p = &t->parked[i];
+		int rc = HANDLE_WAIT;
+		if (atomic_load(&running) && !t->rc->err && mono_ms() >= p->w.next) {
+			atomic_fetch_add(&busy, 1);
+			rc = handle_inbound(t, p->id, p->m, p->len, p->seq, p->claimed, &p->w);
+			atomic_fetch_sub(&busy, 1);
+			if (rc == HANDLE_WAIT && !wait_more(t, p->id, &p->w))
+				rc = -1;
+		}
+		if (rc == HANDLE_WAIT)
+			t->parked[kept++] = *p;
+		else
+			free(p->m);
+	}
+	t->n_parked = kept;
+}
+
+/* Forget the parked entries (shutting down): they stay pending in the
+ * group, for XAUTOCLAIM by the next process. */
+static void drop_parked(struct thread_ctx *t)
+{
+	for (int i = 0; i < t->n_parked; i++)
+		free(t->parked[i].m);
+	t->n_parked = 0;
+}
+
 /* Walk an XREADGROUP (claimed = 0) / XAUTOCLAIM (claimed = 1) entry list. */
 static void handle_entries(struct thread_ctx *t, redisReply *entries, int claimed)
 {
@@ -510,6 +630,8 @@ static void handle_entries(struct thread_ctx *t, redisReply *entries, int claime
 			continue;
 		const char *id = e->element[0]->str;
 		redisReply *kv = e->element[1];
+		if (claimed && !t->is_sender && is_parked(t, id))
+			continue; /* waiting here already */
 		if (kv->type != REDIS_REPLY_ARRAY) { /* deleted meanwhile */
 			ack(t, t->is_sender ? KEY_OUTBOX : KEY_INBOUND,
 			    t->is_sender ? GROUP_SENDERS : GROUP_AGENTS, id);
@@ -535,8 +657,13 @@ static void handle_entries(struct thread_ctx *t, redisReply *entries, int claime
 			    t->is_sender ? GROUP_SENDERS : GROUP_AGENTS, id);
 		else if (t->is_sender)
 			handle_outbox(t, id, val, len, cid, seq, claimed);
-		else
-			handle_inbound(t, id, val, len, seq, claimed);
+		else {
+			int64_t now = mono_ms();
+			struct wait w = { .since = now, .touched = now };
+			if (handle_inbound(t, id, val, len, seq, claimed, &w) == HANDLE_WAIT &&
+			    wait_more(t, id, &w))
+				park(t, id, val, len, seq, claimed, &w);
+		}
 		atomic_fetch_sub(&busy, 1);
 	}
 }
@@ -626,7 +753,10 @@ static void *thread_main(void *arg)
 			t->next_claim = 0;
 		}
 		redisReply *r;
-		if (mono_ms() >= t->next_claim) {
+		if (t->n_parked)
+			retry_parked(t);
+		/* a worker reads only while a whole batch could be parked */
+		if (t->n_parked <= PARK_MAX - READ_COUNT && mono_ms() >= t->next_claim) {
 			/* take over what a crashed consumer or a failed attempt left
 			 * pending, from where the last scan stopped: with more than
 			 * READ_COUNT entries pending, the first ones never starve
@@ -663,9 +793,15 @@ static void *thread_main(void *arg)
 			trim_streams(t);
 			t->next_trim = mono_ms() + trim_interval_ms();
 		}
-		r = rscript_command(t->rc, "XREADGROUP", "GROUP", group, t->consumer, "COUNT",
-				    RD_XSTR(READ_COUNT), "BLOCK", RD_XSTR(BLOCK_MS), "STREAMS", stream, ">",
-				    NULL);
+		if (t->n_parked > PARK_MAX - READ_COUNT && !t->rc->err) {
+			usleep(2000);
+			continue;
+		}
+		r = t->rc->err ? NULL
+			       : rscript_command(t->rc, "XREADGROUP", "GROUP", group, t->consumer,
+						 "COUNT", RD_XSTR(READ_COUNT), "BLOCK",
+						 t->n_parked ? RD_XSTR(PARK_BLOCK_MS) : RD_XSTR(BLOCK_MS),
+						 "STREAMS", stream, ">", NULL);
 		if (r && r->type == REDIS_REPLY_ARRAY)
 			for (size_t s = 0; s < r->elements; s++)
 				if (r->element[s]->type == REDIS_REPLY_ARRAY && r->element[s]->elements == 2)
@@ -682,6 +818,7 @@ static void *thread_main(void *arg)
 			t->rc = NULL;
 		}
 	}
+	drop_parked(t);
 	if (t->rc)
 		redisFree(t->rc);
 	t->rc = NULL;

@@ -14,7 +14,10 @@
  * s - 1 was handled (rd:in:done:{c}), waiting at most ORDER_WAIT_MS for it
  * (worker.c): one customer's messages are answered in the order they were
  * stored, whichever workers pick them up. Entries without s (written before
- * the numbering) are handled as they come.
+ * the numbering) are handled as they come. An entry that cannot start yet
+ * (its conversation locked by another turn, its predecessor not handled)
+ * is parked: the worker goes on with other entries and tries it again, so
+ * one busy conversation never holds up the others.
  * Senders: XREADGROUP rd:outbox (group "senders"), hand each entry to its
  * channel's send(); RD_EUNAVAIL leaves it pending for a later retry.
  *

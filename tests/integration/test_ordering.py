@@ -1,10 +1,13 @@
 """One conversation's messages are handled in the order they were stored,
 however many agent workers race for them (gateway/worker.c begin_script:
 each inbound entry carries its conversation's number `s`, and a turn starts
-only after `s - 1` was handled), and a predecessor that never comes holds a
-conversation up only briefly (ORDER_WAIT_MS), never for good."""
+only after `s - 1` was handled), a predecessor that never comes holds a
+conversation up only briefly (ORDER_WAIT_MS), never for good, and a
+conversation that cannot start holds up no other (its entries are parked
+while the worker goes on)."""
 import json
 import threading
+import time
 
 from conftest import wait_for
 
@@ -87,3 +90,29 @@ def test_a_predecessor_that_never_comes_holds_the_conversation_up_briefly(gatewa
     assert nxt.status_code == 200 and nxt.json()["replies"]
     assert handled(redis, user) == ["gap-1", "gap-3", "gap-4"]
     assert len([e for e in gw.log_events() if e.get("event") == "order_skipped"]) == 1
+
+
+def test_a_busy_conversation_holds_up_no_other(gateway, redis_server):
+    # three conversations locked by a turn whose process died (the lock
+    # outlives it: here 4 s, LOCK_TTL_MS in life), more than there are
+    # workers: each worker used to wait on one, and nobody else was answered
+    gw = gateway({"gateway": {"workers": 2}, "test_channel": {"reply_timeout_ms": 200}})
+    redis = redis_server.client
+    busy = [f"busy{i}" for i in range(3)]
+    for user in busy:
+        redis.set(f"rd:lock:{{test:{user}}}", "gone-w0", px=4000)
+    t0 = time.monotonic()
+    for user in busy:
+        for i in (1, 2):
+            assert gw.send(user, f"hello {i}", message_id=f"{user}-{i}").status_code == 202
+    free = gw.send("free", "hello", message_id="free-1", timeout=10)
+    wait_for(lambda: redis.exists("rd:done:test:free-1"), 10, what="free-1 handled")
+    assert time.monotonic() - t0 < 3.5, "the free conversation waited for the locked ones"
+    assert free.status_code in (200, 202)
+    assert not any(redis.exists(f"rd:done:test:{u}-1") for u in busy)
+    # once the locks are gone, each waiting message is handled once, in order
+    for user in busy:
+        wait_for(lambda u=user: redis.exists(f"rd:done:test:{u}-2"), 15, what=f"{user} handled")
+        assert handled(redis, user) == [f"{user}-1", f"{user}-2"]
+    events = [e.get("event") for e in gw.log_events()]
+    assert "order_skipped" not in events and "wait_gave_up" not in events
