@@ -26,7 +26,7 @@ struct orders_store_ops;
 struct gateway {
 	const struct config *cfg;     /* borrowed, lives as long as the process */
 	struct redis_target redis;
-	char instance[96];            /* "host-pid": consumer-name prefix */
+	char instance[96];            /* "host-ns-pid-start" (consumer.h): consumer-name prefix */
 	atomic_int redis_ok;          /* 1 while the store thread's Redis answers */
 	atomic_int stopping;          /* set by SIGTERM: drain and stop */
 	void (*wakeup)(void);         /* wake the service loop from any thread */

@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "gateway/bus.h"
+#include "gateway/consumer.h"
 #include "gateway/gateway.h"
 #include "gateway/http.h"
 #include "gateway/io.h"
@@ -222,9 +223,10 @@ static int cmd_serve(const struct config *cfg)
 
 	gw.cfg = cfg;
 	gw.wakeup = wakeup;
-	char hostname[64] = "redress";
+	char hostname[64] = "";
 	gethostname(hostname, sizeof hostname - 1);
-	snprintf(gw.instance, sizeof gw.instance, "%s-%d", hostname, (int)getpid());
+	consumer_instance(gw.instance, sizeof gw.instance, hostname, consumer_pidns(), (long)getpid(),
+			  now_ms());
 	if (redis_target_parse(cfg->redis.url, &gw.redis, err, sizeof err) != RD_OK) {
 		fprintf(stderr, "%s: [redis] url: %s\n", cfg->path, err);
 		return 2;

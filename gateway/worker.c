@@ -13,6 +13,7 @@
 #include "channels/channel.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "gateway/consumer.h"
 #include "gateway/gateway.h"
 #include "gateway/io.h"
 #include "gateway/metrics.h"
@@ -197,11 +198,16 @@ static enum begin begin_turn(struct thread_ctx *t, const struct message *m, long
 }
 
 /* Queue the release of cid's lock (only if this worker still holds it). */
-static void append_unlock(struct thread_ctx *t, const char *cid)
+static void append_unlock_of(struct thread_ctx *t, const char *cid, const char *holder)
 {
 	char key[MODEL_ID_LEN + 16];
 	snprintf(key, sizeof key, "rd:lock:{%s}", cid);
-	rscript_append(t->rc, "EVAL", unlock_lua, "1", key, t->consumer, NULL);
+	rscript_append(t->rc, "EVAL", unlock_lua, "1", key, holder, NULL);
+}
+
+static void append_unlock(struct thread_ctx *t, const char *cid)
+{
+	append_unlock_of(t, cid, t->consumer);
 }
 
 static void unlock_conversation(struct thread_ctx *t, const char *cid)
@@ -732,6 +738,97 @@ static void ingest_news(const struct message *m, void *arg)
 		LOG_W("worker", "poll_ingest_failed", "%s: %s", m->message_id, rd_strerror(err));
 }
 
+/* Claim to this thread what consumer `gone` has pending in stream's group
+ * (XPENDING + XCLAIM, READ_COUNT at a time), release the conversation
+ * locks its turns held (workers: each entry's c, only where gone still
+ * holds it) and handle the entries as retries. Returns how many it took. */
+static long long take_over(struct thread_ctx *t, const char *stream, const char *group,
+			   const char *gone)
+{
+	long long n = 0;
+	for (int round = 0; round < 1000 && atomic_load(&running) && !t->rc->err; round++) {
+		redisReply *p = redisCommand(t->rc, "XPENDING %s %s - + %d %s", stream, group,
+					     READ_COUNT, gone);
+		if (!p || p->type != REDIS_REPLY_ARRAY || p->elements == 0) {
+			if (p)
+				freeReplyObject(p);
+			break;
+		}
+		const char *argv[5 + READ_COUNT] = { "XCLAIM", stream, group, t->consumer, "0" };
+		int argc = 5;
+		for (size_t i = 0; i < p->elements && argc < 5 + READ_COUNT; i++)
+			if (p->element[i]->type == REDIS_REPLY_ARRAY && p->element[i]->elements >= 1 &&
+			    p->element[i]->element[0]->type == REDIS_REPLY_STRING)
+				argv[argc++] = p->element[i]->element[0]->str;
+		redisReply *c = redisCommandArgv(t->rc, argc, argv, NULL);
+		freeReplyObject(p);
+		if (!c || c->type != REDIS_REPLY_ARRAY || c->elements == 0) {
+			if (c)
+				freeReplyObject(c);
+			break;
+		}
+		int unlocks = 0;
+		for (size_t i = 0; !t->is_sender && i < c->elements; i++) {
+			redisReply *e = c->element[i], *kv;
+			if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+			    (kv = e->element[1])->type != REDIS_REPLY_ARRAY)
+				continue;
+			for (size_t k = 0; k + 1 < kv->elements; k += 2)
+				if (strcmp(kv->element[k]->str, "c") == 0) {
+					append_unlock_of(t, kv->element[k + 1]->str, gone);
+					unlocks++;
+				}
+		}
+		for (int i = 0; i < unlocks; i++) {
+			redisReply *x = NULL;
+			if (redisGetReply(t->rc, (void **)&x) == REDIS_OK && x)
+				freeReplyObject(x);
+		}
+		n += (long long)c->elements;
+		handle_entries(t, c, 1);
+		freeReplyObject(c);
+	}
+	return n;
+}
+
+/* A process of this host died (consumer_gone: kill -9, a crash) and this
+ * one took its place: take over what its consumers left in stream's group
+ * at once, rather than after claim_idle_ms and the lock's TTL (a customer
+ * whose turn it cut short would wait both), and remove them from the group
+ * once nothing is pending with them. Worker 0 and sender 0, on connecting. */
+static void take_over_gone(struct thread_ctx *t, const char *stream, const char *group)
+{
+	redisReply *info = redisCommand(t->rc, "XINFO CONSUMERS %s %s", stream, group);
+	for (size_t i = 0; info && info->type == REDIS_REPLY_ARRAY && i < info->elements &&
+			   !t->rc->err; i++) {
+		redisReply *c = info->element[i];
+		const char *name = NULL;
+		for (size_t k = 0; c->type == REDIS_REPLY_ARRAY && k + 1 < c->elements; k += 2)
+			if (c->element[k]->type == REDIS_REPLY_STRING &&
+			    strcmp(c->element[k]->str, "name") == 0 &&
+			    c->element[k + 1]->type == REDIS_REPLY_STRING)
+				name = c->element[k + 1]->str;
+		if (!name || !consumer_gone(name, gw.instance, (long)getpid()))
+			continue;
+		long long n = take_over(t, stream, group, name);
+		redisReply *p = redisCommand(t->rc, "XPENDING %s %s - + 1 %s", stream, group, name);
+		int empty = p && p->type == REDIS_REPLY_ARRAY && p->elements == 0;
+		if (p)
+			freeReplyObject(p);
+		if (empty) { /* DELCONSUMER drops what is pending: only when nothing is */
+			redisReply *d = redisCommand(t->rc, "XGROUP DELCONSUMER %s %s %s", stream,
+						     group, name);
+			if (d)
+				freeReplyObject(d);
+		}
+		LOG_I(t->is_sender ? "sender" : "worker", "consumer_gone",
+		      "%s of a process that is gone: %lld %s entries taken over%s", name, n, stream,
+		      empty ? ", consumer removed" : "");
+	}
+	if (info)
+		freeReplyObject(info);
+}
+
 static void *thread_main(void *arg)
 {
 	struct thread_ctx *t = arg;
@@ -750,6 +847,8 @@ static void *thread_main(void *arg)
 			}
 			backoff = 50;
 			ensure_group(t->rc, stream, group);
+			if (t->index == 0)
+				take_over_gone(t, stream, group);
 			t->next_claim = 0;
 		}
 		redisReply *r;

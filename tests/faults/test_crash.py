@@ -7,9 +7,12 @@ Graph stub (replies), the Stripe stub (refunds, per idempotency key), in
 Redis (credit notes, audit entries per message)."""
 import collections
 import signal
+import threading
 import time
 
-from conftest import run_cli
+import requests
+from conftest import run_cli, wait_for
+from test_rails import CARD_ORDER, CUSTOMERS, after_offer, say, wait_out
 
 from .helpers import (audit_by_message, backlog, chat_script, chat_users, credit_notes,
                     inbound_ids, refund_orders, refund_script, sends_by_user, unprocessed,
@@ -163,3 +166,59 @@ def test_sigterm_under_load_drains_exits_0_and_loses_nothing(rails_gateway, rail
          "acked_unprocessed_at_sigterm": unfinished, "exit_code": code,
          "drain_s": round(drain_s, 2)})
     assert dup_replies == 0, f"a drained stop sent replies twice: {extra}"
+
+
+def consumers(redis):
+    """{(stream, group): [consumer names]} of the pipeline's two groups."""
+    return {(st, g): [c["name"] for c in redis.xinfo_consumers(st, g)]
+            for st, g in (("rd:inbound", "agents"), ("rd:outbox", "senders"))}
+
+
+def test_a_turn_cut_short_by_kill_9_goes_on_as_soon_as_the_gateway_is_back(rails, rails_gateway,
+                                                                           redis_server):
+    """kill -9 while a refund turn waits on Stripe, holding its
+    conversation's lock. The process that takes its place on the same host
+    sees the old one is gone (its pid runs no more), takes over its pending
+    entries and releases its locks at once: the customer waits for the
+    restart, not for claim_idle_ms (60 s here) and the lock's 30 s. The old
+    consumers leave the groups."""
+    redis, stripe = redis_server.client, rails.stripe
+    gw = rails_gateway({"gateway": {"claim_idle_ms": 60000}})
+    user, email, _ = CUSTOMERS[CARD_ORDER]
+    say(gw, user, f"Hi, I want a refund for order {CARD_ORDER}")
+    say(gw, user, email)
+    stripe.hang_next(2)                 # Stripe makes the refund, its answer comes in 2 s
+
+    def press_yes():
+        try:
+            gw.send(user, None, button="confirm_yes", timeout=10)
+        except requests.RequestException:   # the gateway dies under it
+            pass
+
+    yes = threading.Thread(target=press_yes)
+    yes.start()
+    # the turn holds the lock and has reserved the amount: it is on the rail
+    wait_for(lambda: redis.exists(f"rd:lock:{{test:{user}}}")
+             and next(redis.scan_iter("rd:mandate:resv:*"), None), 10, what="the rail call")
+    time.sleep(0.3)
+    before = consumers(redis)
+    gw.kill(signal.SIGKILL)
+    yes.join(15)
+    assert redis.get(f"rd:lock:{{test:{user}}}"), "the turn's lock outlives its process"
+    time.sleep(2)    # Stripe's answer goes to a dead socket (a retry meanwhile: 409 key in use)
+
+    gw.start(timeout=15)
+    t0 = time.monotonic()
+    wait_out(gw, CARD_ORDER, lambda t: "NC-0001" in t, 10, "the credit note")
+    took = time.monotonic() - t0
+    assert took < 10
+    creates = stripe.creates()
+    assert len({c["idempotency_key"] for c in creates}) == 1, stripe.summary()
+    assert len(stripe.refunds()) == 1
+    assert len(after_offer(gw, CARD_ORDER)) == 2, "told once: refunded, credit note"
+    old = {n for names in before.values() for n in names}
+    assert old and not old & {n for names in consumers(redis).values() for n in names}
+    gone = [e for e in gw.log_events() if e.get("event") == "consumer_gone"]
+    assert gone and any(" 1 rd:inbound entries taken over" in e["msg"] for e in gone), gone
+    report("kill-9-mid-turn", credit_note_after_restart_s=round(took, 2),
+           consumers_removed=len(old), rail_calls=len(creates))

@@ -31,6 +31,7 @@
 #include "agent/review.h"
 #include "agent/rscript.h"
 #include "common/util.h"
+#include "gateway/consumer.h"
 #include "gateway/trim.h"
 
 #define NOW INT64_C(1795168800) /* 2026-11-20T10:00:00Z */
@@ -946,6 +947,57 @@ static void test_trim_stream(void **state)
 	freeReplyObject(cmd("CONFIG SET stream-node-max-entries 100"));
 }
 
+static void test_consumer_gone(void **state)
+{
+	(void)state;
+	char self[96], name[160];
+	long me = (long)getpid();
+	unsigned long ns = consumer_pidns();
+	assert_true(ns != 0); /* Linux with /proc */
+	consumer_instance(self, sizeof self, "my-host", ns, me, 0x1a2b);
+	snprintf(name, sizeof name, "my-host-%lx-%ld-1a2b", ns, me);
+	assert_string_equal(self, name);
+	/* a pid that ran here and was reaped: gone */
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0)
+		_exit(0);
+	assert_int_equal(waitpid(child, NULL, 0), child);
+	snprintf(name, sizeof name, "my-host-%lx-%ld-99-w1", ns, (long)child);
+	assert_int_equal(consumer_gone(name, self, me), 1);
+	snprintf(name, sizeof name, "my-host-%lx-%ld-99-s0", ns, (long)child);
+	assert_int_equal(consumer_gone(name, self, me), 1);
+	/* the same dead pid, another host's or another pid namespace's: unknown */
+	snprintf(name, sizeof name, "other-%lx-%ld-99-w1", ns, (long)child);
+	assert_int_equal(consumer_gone(name, self, me), 0);
+	snprintf(name, sizeof name, "host-%lx-%ld-99-w1", ns, (long)child);
+	assert_int_equal(consumer_gone(name, self, me), 0);
+	snprintf(name, sizeof name, "my-host-%lx-%ld-99-w1", ns + 1, (long)child);
+	assert_int_equal(consumer_gone(name, self, me), 0);
+	/* a live process (our parent) */
+	snprintf(name, sizeof name, "my-host-%lx-%ld-99-w0", ns, (long)getppid());
+	assert_int_equal(consumer_gone(name, self, me), 0);
+	/* ours */
+	snprintf(name, sizeof name, "%s-w0", self);
+	assert_int_equal(consumer_gone(name, self, me), 0);
+	/* our pid under another start: the process before this one */
+	snprintf(name, sizeof name, "my-host-%lx-%ld-1a2a-w0", ns, me);
+	assert_int_equal(consumer_gone(name, self, me), 1);
+	/* other shapes: an older version's "host-pid-w0", no kind, garbage */
+	snprintf(name, sizeof name, "my-host-%ld-w0", (long)child);
+	assert_int_equal(consumer_gone(name, self, me), 0);
+	snprintf(name, sizeof name, "my-host-%lx-%ld-99", ns, (long)child);
+	assert_int_equal(consumer_gone(name, self, me), 0);
+	assert_int_equal(consumer_gone("", self, me), 0);
+	assert_int_equal(consumer_gone("-w0", self, me), 0);
+	snprintf(name, sizeof name, "my-host-%lx-0-99-w0", ns);
+	assert_int_equal(consumer_gone(name, self, me), 0);
+	/* without a namespace of our own, nobody is taken for gone */
+	consumer_instance(self, sizeof self, "my-host", 0, me, 0x1a2b);
+	snprintf(name, sizeof name, "my-host-0-%ld-99-w1", (long)child);
+	assert_int_equal(consumer_gone(name, self, me), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -971,6 +1023,7 @@ int main(void)
 		cmocka_unit_test_setup(test_limits_pipelined, flush_db),
 		cmocka_unit_test_setup(test_trim_floor, flush_db),
 		cmocka_unit_test_setup(test_trim_stream, flush_db),
+		cmocka_unit_test(test_consumer_gone),
 	};
 	return cmocka_run_group_tests_name("tools", tests, start_redis, stop_redis);
 }

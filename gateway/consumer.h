@@ -1,0 +1,34 @@
+/* consumer.h — the names of a gateway process's stream consumers, and
+ * telling from a name whether its process is gone.
+ *
+ * A process is "host-ns-pid-start": gethostname, its pid namespace (the
+ * inode of /proc/self/ns/pid, hex: two containers sharing a hostname, with
+ * host networking, have their own pids), getpid, and the wall-clock ms it
+ * started at (hex: tells a process from the one before it with the same
+ * pid). Its consumers, and the conversation locks they hold, are
+ * "<instance>-w<N>" (agent workers) and "<instance>-s<N>" (outbox senders). */
+#ifndef RD_CONSUMER_H
+#define RD_CONSUMER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Write this process's instance name into out (>= 96 bytes): host (at most
+ * 63 bytes; "redress" when empty), pidns (consumer_pidns()), pid, start_ms. */
+void consumer_instance(char *out, size_t outlen, const char *host, unsigned long pidns, long pid,
+		       int64_t start_ms);
+
+/* This process's pid namespace: the inode of /proc/self/ns/pid, 0 when it
+ * cannot be read (then no consumer is ever taken for gone). */
+unsigned long consumer_pidns(void);
+
+/* 1 when consumer names a consumer of a process that is gone and was in
+ * this one's host and pid namespace (both read from self_instance, this
+ * process's name): its pid runs no process (kill(pid, 0): ESRCH), or is
+ * self_pid under another start (the process before this one). 0 for
+ * anything else: this process, a live one, one of another host or pid
+ * namespace (only claim_idle_ms and the lock's TTL can tell there), a name
+ * of another shape (an older version's), a namespace of 0. */
+int consumer_gone(const char *consumer, const char *self_instance, long self_pid);
+
+#endif
