@@ -84,3 +84,13 @@ int consumer_gone(const char *consumer, const char *self_instance, long self_pid
 		return 1; /* this pid, another start: the process before this one */
 	return kill((pid_t)c.pid, 0) != 0 && errno == ESRCH;
 }
+
+int consumer_instance_of(const char *consumer, char *out, size_t outlen)
+{
+	struct parts c;
+	if (!split(consumer, 1, &c) || c.inst >= outlen)
+		return 0;
+	memcpy(out, consumer, c.inst);
+	out[c.inst] = '\0';
+	return 1;
+}

@@ -6,7 +6,9 @@
  * host networking, have their own pids), getpid, and the wall-clock ms it
  * started at (hex: tells a process from the one before it with the same
  * pid). Its consumers, and the conversation locks they hold, are
- * "<instance>-w<N>" (agent workers) and "<instance>-s<N>" (outbox senders). */
+ * "<instance>-w<N>" (agent workers) and "<instance>-s<N>" (outbox senders).
+ * A running process keeps rd:alive:<instance> (worker.c): a consumer of a
+ * process of another host whose key expired is gone too. */
 #ifndef RD_CONSUMER_H
 #define RD_CONSUMER_H
 
@@ -30,5 +32,9 @@ unsigned long consumer_pidns(void);
  * namespace (only claim_idle_ms and the lock's TTL can tell there), a name
  * of another shape (an older version's), a namespace of 0. */
 int consumer_gone(const char *consumer, const char *self_instance, long self_pid);
+
+/* Copy the instance part of a consumer name ("<instance>-w<N>") into out.
+ * Returns 1, or 0 when consumer has another shape (or out is too small). */
+int consumer_instance_of(const char *consumer, char *out, size_t outlen);
 
 #endif

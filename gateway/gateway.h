@@ -22,6 +22,9 @@ struct orders_store_ops;
  * (ingest) and the last one handled (workers). printf formats of the cid. */
 #define KEY_IN_SEQ_FMT "rd:in:seq:{%s}"
 #define KEY_IN_DONE_FMT "rd:in:done:{%s}"
+/* A running gateway process's liveness mark (worker.c), printf format of
+ * its instance name (consumer.h). */
+#define KEY_ALIVE_FMT "rd:alive:%s"
 
 struct gateway {
 	const struct config *cfg;     /* borrowed, lives as long as the process */

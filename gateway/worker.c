@@ -28,6 +28,9 @@
 #define PARK_MAX 64        /* entries a worker sets aside while their conversation is busy */
 #define PARK_BLOCK_MS 2    /* XREADGROUP's BLOCK while some are set aside */
 #define MAX_THREADS 96
+#define ALIVE_BEAT_MS 1000  /* how often a process renews rd:alive:<instance> */
+#define ALIVE_TTL_MS 10000  /* a process (and its consumers) silent this long is gone */
+#define TAKEOVER_EVERY_MS 2000 /* worker 0 / sender 0: look for consumers that are gone */
 
 /* How long an inbound entry has been waiting to start (begin_turn). */
 struct wait {
@@ -63,12 +66,15 @@ struct thread_ctx {
 	int64_t next_sweep;  /* worker 0: when to look for expired tickets */
 	int64_t next_poll;   /* worker 0: when to ask rails about pending refunds */
 	int64_t next_trim;   /* worker 0: when to trim handled stream entries */
+	int64_t next_takeover; /* worker 0, sender 0: when to look for consumers that are gone */
 	struct parked parked[PARK_MAX]; /* workers: entries waiting for their conversation */
 	int n_parked;
 };
 
 static struct thread_ctx threads[MAX_THREADS];
 static int n_threads;
+static pthread_t alive_tid;
+static int alive_started;
 static atomic_int running, busy;
 static struct agent *the_agent;
 
@@ -791,11 +797,31 @@ static long long take_over(struct thread_ctx *t, const char *stream, const char 
 	return n;
 }
 
-/* A process of this host died (consumer_gone: kill -9, a crash) and this
- * one took its place: take over what its consumers left in stream's group
- * at once, rather than after claim_idle_ms and the lock's TTL (a customer
- * whose turn it cut short would wait both), and remove them from the group
- * once nothing is pending with them. Worker 0 and sender 0, on connecting. */
+/* 0 when consumer (of another process, any host) has the shape of
+ * consumer.h and its process's rd:alive key is gone: it has not renewed it
+ * for ALIVE_TTL_MS. 1 otherwise (alive, another shape, Redis trouble). */
+static int alive(struct thread_ctx *t, const char *consumer)
+{
+	char inst[128], key[160];
+	if (!consumer_instance_of(consumer, inst, sizeof inst) || strcmp(inst, gw.instance) == 0)
+		return 1;
+	snprintf(key, sizeof key, KEY_ALIVE_FMT, inst);
+	redisReply *r = redisCommand(t->rc, "EXISTS %s", key);
+	int yes = !r || r->type != REDIS_REPLY_INTEGER || r->integer != 0;
+	if (r)
+		freeReplyObject(r);
+	return yes;
+}
+
+/* A process died (kill -9, a crash, a lost host) and this one is still
+ * here: take over what its consumers left in stream's group at once,
+ * rather than after claim_idle_ms and the lock's TTL (a customer whose turn
+ * it cut short would wait both), and remove them from the group once
+ * nothing is pending with them. Gone: a process of this host and pid
+ * namespace whose pid runs no more (consumer_gone: seen as soon as a new
+ * one starts), or any process whose rd:alive key expired and whose
+ * consumer has been silent as long (ALIVE_TTL_MS). Worker 0 and sender 0,
+ * on connecting and every TAKEOVER_EVERY_MS. */
 static void take_over_gone(struct thread_ctx *t, const char *stream, const char *group)
 {
 	redisReply *info = redisCommand(t->rc, "XINFO CONSUMERS %s %s", stream, group);
@@ -803,12 +829,19 @@ static void take_over_gone(struct thread_ctx *t, const char *stream, const char 
 			   !t->rc->err; i++) {
 		redisReply *c = info->element[i];
 		const char *name = NULL;
-		for (size_t k = 0; c->type == REDIS_REPLY_ARRAY && k + 1 < c->elements; k += 2)
-			if (c->element[k]->type == REDIS_REPLY_STRING &&
-			    strcmp(c->element[k]->str, "name") == 0 &&
+		long long idle = 0;
+		for (size_t k = 0; c->type == REDIS_REPLY_ARRAY && k + 1 < c->elements; k += 2) {
+			if (c->element[k]->type != REDIS_REPLY_STRING)
+				continue;
+			if (strcmp(c->element[k]->str, "name") == 0 &&
 			    c->element[k + 1]->type == REDIS_REPLY_STRING)
 				name = c->element[k + 1]->str;
-		if (!name || !consumer_gone(name, gw.instance, (long)getpid()))
+			else if (strcmp(c->element[k]->str, "idle") == 0 &&
+				 c->element[k + 1]->type == REDIS_REPLY_INTEGER)
+				idle = c->element[k + 1]->integer;
+		}
+		if (!name || !(consumer_gone(name, gw.instance, (long)getpid()) ||
+			       (idle > ALIVE_TTL_MS && !alive(t, name))))
 			continue;
 		long long n = take_over(t, stream, group, name);
 		redisReply *p = redisCommand(t->rc, "XPENDING %s %s - + 1 %s", stream, group, name);
@@ -847,11 +880,14 @@ static void *thread_main(void *arg)
 			}
 			backoff = 50;
 			ensure_group(t->rc, stream, group);
-			if (t->index == 0)
-				take_over_gone(t, stream, group);
+			t->next_takeover = 0;
 			t->next_claim = 0;
 		}
 		redisReply *r;
+		if (t->index == 0 && mono_ms() >= t->next_takeover) {
+			take_over_gone(t, stream, group);
+			t->next_takeover = mono_ms() + TAKEOVER_EVERY_MS;
+		}
 		if (t->n_parked)
 			retry_parked(t);
 		/* a worker reads only while a whole batch could be parked */
@@ -924,10 +960,43 @@ static void *thread_main(void *arg)
 	return NULL; /* the thread's curl handle (httpc_thread_handle) goes with it */
 }
 
+/* The liveness mark: rd:alive:<instance> renewed every ALIVE_BEAT_MS with
+ * a TTL of ALIVE_TTL_MS, on a connection and thread of its own (a worker
+ * deep in a slow rail call must not look dead); deleted on a clean stop. */
+static void *alive_main(void *arg)
+{
+	(void)arg;
+	char key[160];
+	snprintf(key, sizeof key, KEY_ALIVE_FMT, gw.instance);
+	char err[256];
+	redisContext *rc = NULL;
+	while (atomic_load(&running)) {
+		if (!rc)
+			rc = redis_open(&gw.redis, gw.cfg->redis.timeout_ms, err, sizeof err);
+		redisReply *r = rc ? redisCommand(rc, "SET %s 1 PX %d", key, ALIVE_TTL_MS) : NULL;
+		if (r)
+			freeReplyObject(r);
+		else if (rc) {
+			redisFree(rc);
+			rc = NULL;
+		}
+		for (int i = 0; i < ALIVE_BEAT_MS / 100 && atomic_load(&running); i++)
+			usleep(100000);
+	}
+	if (rc) {
+		redisReply *r = redisCommand(rc, "DEL %s", key);
+		if (r)
+			freeReplyObject(r);
+		redisFree(rc);
+	}
+	return NULL;
+}
+
 int workers_start(struct agent *agent, int n_workers, int n_senders)
 {
 	the_agent = agent;
 	atomic_store(&running, 1);
+	alive_started = pthread_create(&alive_tid, NULL, alive_main, NULL) == 0;
 	for (int i = 0; i < n_workers + n_senders && n_threads < MAX_THREADS; i++) {
 		struct thread_ctx *t = &threads[n_threads];
 		t->is_sender = i >= n_workers;
@@ -947,6 +1016,9 @@ void workers_stop(void)
 	for (int i = 0; i < n_threads; i++)
 		pthread_join(threads[i].tid, NULL);
 	n_threads = 0;
+	if (alive_started)
+		pthread_join(alive_tid, NULL);
+	alive_started = 0;
 }
 
 int workers_busy(void)

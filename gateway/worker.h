@@ -6,9 +6,10 @@
  * one MULTI: dialog state + transcript, XADD rd:outbox, the done marker,
  * the conversation's last handled number, XACK. Entries left pending by a
  * crashed worker are taken over with XAUTOCLAIM once idle for [gateway]
- * claim_idle_ms; those of a process of this host that is gone (consumer.h)
- * at once, when worker 0 and sender 0 connect, with the conversation locks
- * its turns held, and its consumers leave the groups.
+ * claim_idle_ms; those of a process that is gone (consumer.h: of this host
+ * and no longer running, or anywhere with its rd:alive mark expired) at
+ * once, by worker 0 and sender 0 every 2 s, with the conversation locks its
+ * turns held, and its consumers leave the groups.
  *
  * An inbound entry has three fields: m (struct message as JSON, model.h),
  * c (its conversation id) and s (the conversation's next number from INCR

@@ -6,6 +6,7 @@ must be processed, and nothing may happen twice in effect: counted at the
 Graph stub (replies), the Stripe stub (refunds, per idempotency key), in
 Redis (credit notes, audit entries per message)."""
 import collections
+import json
 import signal
 import threading
 import time
@@ -222,3 +223,41 @@ def test_a_turn_cut_short_by_kill_9_goes_on_as_soon_as_the_gateway_is_back(rails
     assert gone and any(" 1 rd:inbound entries taken over" in e["msg"] for e in gone), gone
     report("kill-9-mid-turn", credit_note_after_restart_s=round(took, 2),
            consumers_removed=len(old), rail_calls=len(creates))
+
+
+def test_the_entries_of_a_process_lost_elsewhere_are_taken_over_once_its_mark_expires(
+        gateway, redis_server):
+    """Two consumers of processes on another host (or in another container:
+    their pids mean nothing here) each hold a message, with its
+    conversation's lock, and have been silent for over ALIVE_TTL_MS (10 s).
+    One still renews its liveness mark rd:alive:<instance>, the other's has
+    expired. With claim_idle_ms at 60 s and locks living 60 s, the gateway
+    takes over the lost one's message at once and leaves the live one's
+    alone."""
+    redis = redis_server.client
+    gw = gateway({"gateway": {"claim_idle_ms": 60000}})
+    assert gw.send("seed", "hello", message_id="seed-1").status_code == 200
+    gw.kill(signal.SIGTERM)
+    seed = json.loads(next(f["m"] for _, f in redis.xrange("rd:inbound")))
+    lost, live = "elsewhere-1-1-4d2-w0", "elsewhere-1-1-4d3-w0"
+    for user, consumer in (("cut", lost), ("held", live)):
+        m = dict(seed, message_id=f"{user}-1", user=user, conversation_id=f"test:{user}",
+                 text="hello")
+        redis.xadd("rd:inbound", {"m": json.dumps(m), "c": f"test:{user}",
+                                  "s": redis.incr(f"rd:in:seq:{{test:{user}}}")})
+        got = redis.xreadgroup("agents", consumer, {"rd:inbound": ">"}, count=1)
+        assert json.loads(got[0][1][0][1]["m"])["message_id"] == f"{user}-1"
+        redis.set(f"rd:lock:{{test:{user}}}", consumer, px=60000)
+    redis.set("rd:alive:elsewhere-1-1-4d3", "1", px=60000)
+    time.sleep(10.5)                    # both silent longer than ALIVE_TTL_MS
+
+    gw.start(timeout=15)
+    t0 = time.monotonic()
+    wait_for(lambda: redis.exists("rd:done:test:cut-1"), 5, what="cut-1 handled")
+    took = time.monotonic() - t0
+    names = {c["name"]: c for c in redis.xinfo_consumers("rd:inbound", "agents")}
+    assert lost not in names
+    assert names[live]["pending"] == 1
+    assert redis.get("rd:lock:{test:held}") == live
+    assert not redis.exists("rd:done:test:held-1")
+    report("lost-elsewhere", handled_after_start_s=round(took, 2), live_left_alone=1)

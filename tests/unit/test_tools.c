@@ -992,6 +992,13 @@ static void test_consumer_gone(void **state)
 	assert_int_equal(consumer_gone("-w0", self, me), 0);
 	snprintf(name, sizeof name, "my-host-%lx-0-99-w0", ns);
 	assert_int_equal(consumer_gone(name, self, me), 0);
+	/* the instance of a consumer: where its liveness mark is */
+	char inst[96];
+	snprintf(name, sizeof name, "%s-s12", self);
+	assert_int_equal(consumer_instance_of(name, inst, sizeof inst), 1);
+	assert_string_equal(inst, self);
+	assert_int_equal(consumer_instance_of(name, inst, strlen(self)), 0); /* no room */
+	assert_int_equal(consumer_instance_of("my-host-123-w0", inst, sizeof inst), 0);
 	/* without a namespace of our own, nobody is taken for gone */
 	consumer_instance(self, sizeof self, "my-host", 0, me, 0x1a2b);
 	snprintf(name, sizeof name, "my-host-0-%ld-99-w1", (long)child);
