@@ -7,8 +7,8 @@
  * started at (hex: tells a process from the one before it with the same
  * pid). Its consumers, and the conversation locks they hold, are
  * "<instance>-w<N>" (agent workers) and "<instance>-s<N>" (outbox senders).
- * A running process keeps rd:alive:<instance> (worker.c): a consumer of a
- * process of another host whose key expired is gone too. */
+ * A running process keeps rd:alive:<instance> (io.c, gateway.h): a process
+ * of another host whose mark expired is gone too (worker.c). */
 #ifndef RD_CONSUMER_H
 #define RD_CONSUMER_H
 

@@ -22,9 +22,12 @@ struct orders_store_ops;
  * (ingest) and the last one handled (workers). printf formats of the cid. */
 #define KEY_IN_SEQ_FMT "rd:in:seq:{%s}"
 #define KEY_IN_DONE_FMT "rd:in:done:{%s}"
-/* A running gateway process's liveness mark (worker.c), printf format of
- * its instance name (consumer.h). */
+/* A running gateway process's liveness mark, printf format of its instance
+ * name (consumer.h): renewed every ALIVE_BEAT_MS by the store thread (io.c),
+ * living ALIVE_TTL_MS; a process whose mark expired is gone (worker.c). */
 #define KEY_ALIVE_FMT "rd:alive:%s"
+#define ALIVE_BEAT_MS 1000
+#define ALIVE_TTL_MS 10000
 
 struct gateway {
 	const struct config *cfg;     /* borrowed, lives as long as the process */

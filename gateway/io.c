@@ -276,7 +276,9 @@ static void *io_main(void *unused)
 {
 	(void)unused;
 	redisContext *rc = NULL;
-	int64_t next_try = 0, backoff = 50, last_ok = 0;
+	int64_t next_try = 0, backoff = 50, last_ok = 0, next_alive = 0;
+	char alive_key[160];
+	snprintf(alive_key, sizeof alive_key, KEY_ALIVE_FMT, gw.instance);
 
 	while (atomic_load(&running)) {
 		/* wait for work, at most 250 ms, so an idle thread still pings */
@@ -323,8 +325,12 @@ static void *io_main(void *unused)
 				atomic_store(&gw.redis_ok, 1);
 				last_ok = mono_ms();
 			}
-		} else if (mono_ms() - last_ok >= 250) {
-			redisReply *r = redis_cmd(rc, "PING");
+		}
+		/* the process's liveness mark doubles as the idle ping */
+		int beat = rc && mono_ms() >= next_alive;
+		if (rc && (beat || mono_ms() - last_ok >= 250)) {
+			redisReply *r = beat ? redis_cmd(rc, "SET %s 1 PX %d", alive_key, ALIVE_TTL_MS)
+					     : redis_cmd(rc, "PING");
 			if (!r) {
 				redisFree(rc);
 				rc = NULL;
@@ -334,12 +340,18 @@ static void *io_main(void *unused)
 				freeReplyObject(r);
 				atomic_store(&gw.redis_ok, 1);
 				last_ok = mono_ms();
+				if (beat)
+					next_alive = last_ok + ALIVE_BEAT_MS;
 			}
 		}
 		atomic_store(&busy, 0);
 	}
-	if (rc)
+	if (rc) { /* a clean stop: gone now, not in ALIVE_TTL_MS */
+		redisReply *r = redis_cmd(rc, "DEL %s", alive_key);
+		if (r)
+			freeReplyObject(r);
 		redisFree(rc);
+	}
 	return NULL;
 }
 

@@ -28,8 +28,6 @@
 #define PARK_MAX 64        /* entries a worker sets aside while their conversation is busy */
 #define PARK_BLOCK_MS 2    /* XREADGROUP's BLOCK while some are set aside */
 #define MAX_THREADS 96
-#define ALIVE_BEAT_MS 1000  /* how often a process renews rd:alive:<instance> */
-#define ALIVE_TTL_MS 10000  /* a process (and its consumers) silent this long is gone */
 #define TAKEOVER_EVERY_MS 2000 /* worker 0 / sender 0: look for consumers that are gone */
 
 /* How long an inbound entry has been waiting to start (begin_turn). */
@@ -67,14 +65,13 @@ struct thread_ctx {
 	int64_t next_poll;   /* worker 0: when to ask rails about pending refunds */
 	int64_t next_trim;   /* worker 0: when to trim handled stream entries */
 	int64_t next_takeover; /* worker 0, sender 0: when to look for consumers that are gone */
-	struct parked parked[PARK_MAX]; /* workers: entries waiting for their conversation */
+	struct parked *parked; /* workers: PARK_MAX entries waiting for their conversation
+				* (allocated on the first; idle RSS is a target) */
 	int n_parked;
 };
 
 static struct thread_ctx threads[MAX_THREADS];
 static int n_threads;
-static pthread_t alive_tid;
-static int alive_started;
 static atomic_int running, busy;
 static struct agent *the_agent;
 
@@ -583,8 +580,10 @@ static int is_parked(const struct thread_ctx *t, const char *id)
 static void park(struct thread_ctx *t, const char *id, const char *m, size_t len, long long seq,
 		 int claimed, const struct wait *w)
 {
-	struct parked *p = &t->parked[t->n_parked];
-	if (t->n_parked >= PARK_MAX || strlen(id) >= sizeof p->id || !(p->m = malloc(len + 1))) {
+	if (!t->parked)
+		t->parked = calloc(PARK_MAX, sizeof *t->parked);
+	struct parked *p = t->parked ? &t->parked[t->n_parked] : NULL;
+	if (!p || t->n_parked >= PARK_MAX || strlen(id) >= sizeof p->id || !(p->m = malloc(len + 1))) {
 		LOG_W("worker", "park_full", "inbound %s: left pending", id);
 		return;
 	}
@@ -628,6 +627,8 @@ static void drop_parked(struct thread_ctx *t)
 	for (int i = 0; i < t->n_parked; i++)
 		free(t->parked[i].m);
 	t->n_parked = 0;
+	free(t->parked);
+	t->parked = NULL;
 }
 
 /* Walk an XREADGROUP (claimed = 0) / XAUTOCLAIM (claimed = 1) entry list. */
@@ -960,43 +961,10 @@ static void *thread_main(void *arg)
 	return NULL; /* the thread's curl handle (httpc_thread_handle) goes with it */
 }
 
-/* The liveness mark: rd:alive:<instance> renewed every ALIVE_BEAT_MS with
- * a TTL of ALIVE_TTL_MS, on a connection and thread of its own (a worker
- * deep in a slow rail call must not look dead); deleted on a clean stop. */
-static void *alive_main(void *arg)
-{
-	(void)arg;
-	char key[160];
-	snprintf(key, sizeof key, KEY_ALIVE_FMT, gw.instance);
-	char err[256];
-	redisContext *rc = NULL;
-	while (atomic_load(&running)) {
-		if (!rc)
-			rc = redis_open(&gw.redis, gw.cfg->redis.timeout_ms, err, sizeof err);
-		redisReply *r = rc ? redisCommand(rc, "SET %s 1 PX %d", key, ALIVE_TTL_MS) : NULL;
-		if (r)
-			freeReplyObject(r);
-		else if (rc) {
-			redisFree(rc);
-			rc = NULL;
-		}
-		for (int i = 0; i < ALIVE_BEAT_MS / 100 && atomic_load(&running); i++)
-			usleep(100000);
-	}
-	if (rc) {
-		redisReply *r = redisCommand(rc, "DEL %s", key);
-		if (r)
-			freeReplyObject(r);
-		redisFree(rc);
-	}
-	return NULL;
-}
-
 int workers_start(struct agent *agent, int n_workers, int n_senders)
 {
 	the_agent = agent;
 	atomic_store(&running, 1);
-	alive_started = pthread_create(&alive_tid, NULL, alive_main, NULL) == 0;
 	for (int i = 0; i < n_workers + n_senders && n_threads < MAX_THREADS; i++) {
 		struct thread_ctx *t = &threads[n_threads];
 		t->is_sender = i >= n_workers;
@@ -1016,9 +984,6 @@ void workers_stop(void)
 	for (int i = 0; i < n_threads; i++)
 		pthread_join(threads[i].tid, NULL);
 	n_threads = 0;
-	if (alive_started)
-		pthread_join(alive_tid, NULL);
-	alive_started = 0;
 }
 
 int workers_busy(void)

@@ -237,7 +237,11 @@ def test_the_entries_of_a_process_lost_elsewhere_are_taken_over_once_its_mark_ex
     redis = redis_server.client
     gw = gateway({"gateway": {"claim_idle_ms": 60000}})
     assert gw.send("seed", "hello", message_id="seed-1").status_code == 200
-    gw.kill(signal.SIGTERM)
+    # a running gateway keeps its mark; a clean stop takes it away at once
+    marks = list(redis.scan_iter("rd:alive:*"))
+    assert len(marks) == 1 and 0 < redis.pttl(marks[0]) <= 10000, marks
+    assert gw.kill(signal.SIGTERM) == 0
+    assert not list(redis.scan_iter("rd:alive:*"))
     seed = json.loads(next(f["m"] for _, f in redis.xrange("rd:inbound")))
     lost, live = "elsewhere-1-1-4d2-w0", "elsewhere-1-1-4d3-w0"
     for user, consumer in (("cut", lost), ("held", live)):
