@@ -35,7 +35,7 @@ struct wait {
 	int64_t since;        /* first try (mono ms) */
 	int64_t behind_since; /* first found without its predecessor handled (0: not yet) */
 	int64_t next;         /* when to try again */
-	int64_t touched;      /* when it was last made ours again (XCLAIM, keep_parked) */
+	int64_t touched;      /* when it was last made ours again (XCLAIM in wait_more) */
 	int tries;
 	int unordered;        /* waited ORDER_WAIT_MS for its predecessor: goes without it */
 };
@@ -200,7 +200,7 @@ static enum begin begin_turn(struct thread_ctx *t, const struct message *m, long
 	}
 }
 
-/* Queue the release of cid's lock (only if this worker still holds it). */
+/* Queue the release of cid's lock, only if holder still holds it. */
 static void append_unlock_of(struct thread_ctx *t, const char *cid, const char *holder)
 {
 	char key[MODEL_ID_LEN + 16];
