@@ -21,7 +21,7 @@
  * (its conversation locked by another turn, its predecessor not handled)
  * is parked: the worker goes on with other entries and tries it again, so
  * one busy conversation never holds up the others.
- * Senders: XREADGROUP rd:outbox (group "senders"), hand each entry to its
+ * Senders: XREADGROUP rd:outbox (group "senders"), hand each entry (sender.c) to its
  * channel's send(); RD_EUNAVAIL leaves it pending for a later retry.
  *
  * An outbox entry has three fields: o (struct outbound as JSON, model.h),
