@@ -264,4 +264,5 @@ def test_the_entries_of_a_process_lost_elsewhere_are_taken_over_once_its_mark_ex
     assert names[live]["pending"] == 1
     assert redis.get("rd:lock:{test:held}") == live
     assert not redis.exists("rd:done:test:held-1")
-    report("lost-elsewhere", handled_after_start_s=round(took, 2), live_left_alone=1)
+    report("lost-elsewhere", handled_after_start_s=round(took, 2),
+           live_still_pending=names[live]["pending"])
