@@ -183,8 +183,9 @@ class Redis:
         return out
 
     def persistence(self):
-        """INFO persistence as a dict of strings."""
-        return dict(line.split(":", 1) for line in self.cli("INFO", "persistence").splitlines()
+        """INFO persistence and INFO stats (latest_fork_usec) as one dict of strings."""
+        return dict(line.split(":", 1) for sec in ("persistence", "stats")
+                    for line in self.cli("INFO", sec).splitlines()
                     if ":" in line and not line.startswith("#"))
 
     def stop(self):
@@ -451,6 +452,8 @@ def scenario_chat(args, root):
             p1 = rd.persistence()
             j["aof_rewrite"] = p1.get("aof_base_size") != p0.get("aof_base_size") or \
                 p1.get("aof_rewrite_in_progress") == "1"
+            # while Redis forks it serves no one: how long that took (the page tables are copied)
+            j["fork_ms"] = int(p1.get("latest_fork_usec", 0)) / 1000 if j["aof_rewrite"] else None
             j["rss_mib_gw"], j["cpu_gw"] = s.peak["gw"] / 1024, s.cpu["gw"]
             j["cpu_threads"] = s.threads
             j["rss_mib_redis"], j["cpu_redis"] = s.peak["redis"] / 1024, s.cpu["redis"]
@@ -798,8 +801,9 @@ def chat_section(d):
             "compiles its phrase tables and loads its scripts on its first messages, the client's JIT and "
             "connection pool start cold); " if d.get("warmup_s") else "") +
          "\"service\" counts from when it was sent. Each message is a new customer's first turn (\"I want a "
-         "refund for order 1001\": dedupe, append, agent turn with the order lookup, one MULTI commit, "
-         "outbox, sender, pub/sub back to the waiting request).", "", f"Command: `{d['command']}`", "",
+         "refund for order 1001\": dedupe, append, an agent turn — the understanding, the customer's "
+         "message count, an audit entry; it asks for the order's email, so the order is not looked up "
+         "yet — one MULTI commit, outbox, sender, pub/sub back to the waiting request).", "", f"Command: `{d['command']}`", "",
          "| run | sent | ok | achieved msg/s | p50 ms | p90 ms | p99 ms | max ms | service p50 / p99 ms | "
          "CPU % gw (service / store / agents) / Redis | peak RSS MiB gw | Redis cmds per msg | AOF rewrite |",
          "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -809,14 +813,23 @@ def chat_section(d):
                  f"{fmt(a['p90_ms'], 2)} | {fmt(a['p99_ms'], 2)} | {fmt(a['max_ms'], 1)} | {fmt(s['p50_ms'], 2)} / "
                  f"{fmt(s['p99_ms'], 2)} | {fmt(r['cpu_gw'], 0)}{split(r)} / {fmt(r['cpu_redis'], 0)} | "
                  f"{fmt(r['rss_mib_gw'], 1)} | {fmt(r['redis_cmds_all_per_msg'], 1)} | "
-                 f"{'—' if 'aof_rewrite' not in r else 'yes' if r['aof_rewrite'] else 'no'} |")
+                 f"{aof_cell(r)} |")
     top = sorted(R[-1]["redis_cmds"].items(), key=lambda kv: -kv[1])[:12]
     L += ["", "Redis commands of the last run, by command (calls per message): " +
           ", ".join(f"{k} {v / (R[-1]['sent'] + R[-1].get('warmup_sent', 0)):.2f}" for k, v in top) + ".",
           "", "\"AOF rewrite\": Redis rewrote its append-only file during the run (a fork that writes the "
           "whole dataset out, on the same two cores), which it does once the file has grown past "
-          "`auto-aof-rewrite-min-size` (64 MB, the default) — a turn appends ~4 KB to it (bench/NOTES.md)."]
+          "`auto-aof-rewrite-min-size` (64 MB, the default) — a turn appends ~4 KB to it (bench/NOTES.md); "
+          "\"fork\" is how long Redis stood still to start it (`latest_fork_usec`)."]
     return L
+
+
+def aof_cell(r):
+    if "aof_rewrite" not in r:
+        return "—"
+    if not r["aof_rewrite"]:
+        return "no"
+    return f"yes, fork {fmt(r['fork_ms'], 1)} ms" if r.get("fork_ms") is not None else "yes"
 
 
 def conv_section(d):

@@ -124,7 +124,10 @@ int bus_start(void (*deliver)(const char *key, const char *payload, size_t len))
 {
 	deliver_fn = deliver;
 	atomic_store(&running, 1);
-	return pthread_create(&thread, NULL, bus_main, NULL);
+	if (pthread_create(&thread, NULL, bus_main, NULL))
+		return -1;
+	pthread_setname_np(thread, "rd-bus"); /* for top -H */
+	return 0;
 }
 
 void bus_stop(void)

@@ -164,6 +164,7 @@ enum rd_err orders_prober_start(struct orders_prober *p)
 		pthread_mutex_destroy(&p->mu);
 		return RD_ENOMEM;
 	}
+	pthread_setname_np(p->th, "rd-orders"); /* for top -H */
 	p->started = 1;
 	return RD_OK;
 }

@@ -841,6 +841,9 @@ int workers_start(struct agent *agent, int n_workers, int n_senders)
 			 t->is_sender ? "s" : "w", t->index);
 		if (pthread_create(&t->tid, NULL, thread_main, t) != 0)
 			return -1;
+		char name[16];
+		snprintf(name, sizeof name, "rd-%s%d", t->is_sender ? "s" : "w", t->index);
+		pthread_setname_np(t->tid, name);
 		n_threads++;
 	}
 	return 0;

@@ -33,6 +33,9 @@
 
 struct agent;
 
+/* Start n_workers agent workers and n_senders outbox senders, named rd-wN
+ * and rd-sN (top -H). Returns 0, or -1 when a thread could not be created
+ * (those started keep running: call workers_stop). */
 int workers_start(struct agent *agent, int n_workers, int n_senders);
 /* Ask every thread to stop after its current entry, and join them. */
 void workers_stop(void);

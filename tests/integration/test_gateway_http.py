@@ -2,6 +2,7 @@
 import json
 import socket
 import time
+from pathlib import Path
 
 import pytest
 
@@ -191,6 +192,15 @@ def test_bad_money_stops_startup(gateway):
     line = gw.config_line("mandate", "per_refund_cap")
     assert r.returncode != 0
     assert f"config.ini:{line}: [mandate] per_refund_cap: " in r.stderr
+
+
+def test_threads_are_named_as_the_readme_says(gateway):
+    """README "How it works": the names top -H shows."""
+    gw = gateway({"gateway": {"workers": 3, "senders": 2}})
+    names = sorted((t / "comm").read_text().strip() for t in Path(f"/proc/{gw.proc.pid}/task").iterdir())
+    assert [n for n in names if n.startswith("rd-")] == ["rd-bus", "rd-s0", "rd-s1", "rd-store",
+                                                         "rd-w0", "rd-w1", "rd-w2"]
+    assert (Path(f"/proc/{gw.proc.pid}/task/{gw.proc.pid}/comm")).read_text().strip() == "redress"
 
 
 def test_env_overrides_api_key(gateway):
