@@ -160,7 +160,10 @@ class Redis:
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.fsync = os.environ.get("BENCH_FSYNC", "everysec")
         self.cmd = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir),
-                    "--appendonly", "yes", "--appendfsync", self.fsync, "--logfile", str(self.dir / "redis.log")]
+                    "--appendonly", "yes", "--appendfsync", self.fsync, "--logfile", str(self.dir / "redis.log"),
+                    # records (changes nothing else) every event that held Redis up 5 ms or more:
+                    # LATENCY LATEST after a run says which (fork, aof-write, command, ...)
+                    "--latency-monitor-threshold", "5"]
         self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
                                      preexec_fn=raise_nofile)
         deadline = time.monotonic() + 10
@@ -180,6 +183,19 @@ class Redis:
                 name, rest = line[8:].split(":", 1)
                 kv = dict(x.split("=") for x in rest.split(","))
                 out[name] = int(kv["calls"])
+        return out
+
+    def stalls(self):
+        """LATENCY LATEST (latency-monitor-threshold 5): {event: [samples, worst ms]} of what
+        held Redis up 5 ms or more (fork, aof-write, aof-fsync-always, command, ...)."""
+        out = {}
+        for line in self.cli("--json", "LATENCY", "LATEST").splitlines()[:1]:
+            try:
+                for ev in json.loads(line):  # [name, last time, last ms, worst ms]
+                    h = self.cli("LATENCY", "HISTORY", ev[0]).split()
+                    out[ev[0]] = [len(h) // 2, int(ev[3])]
+            except (ValueError, IndexError, TypeError):
+                pass
         return out
 
     def persistence(self):
@@ -239,6 +255,17 @@ class Gateway:
                         REDRESS_WHATSAPP_VERIFY_TOKEN="bench-verify", REDRESS_SLACK_SIGNING_SECRET=SLACK_SECRET,
                         REDRESS_SLACK_BOT_TOKEN="xoxb-bench", REDRESS_TEST_CHANNEL_API_KEY=API_KEY)
         self.proc = None
+
+    def reply_latency(self):
+        """The gateway's own histogram (GET /metrics, redress_reply_latency_seconds: message
+        stored → reply delivered by the sender): {bucket upper bound in ms: count}, "+Inf"."""
+        out = {}
+        with urllib.request.urlopen(self.url + "/metrics", timeout=5) as r:
+            for line in r.read().decode().splitlines():
+                if line.startswith("redress_reply_latency_seconds_bucket{le=\""):
+                    le = line.split('"')[1]
+                    out[le if le == "+Inf" else round(float(le) * 1000)] = int(line.split()[-1])
+        return out
 
     def run_cli(self, *args):
         return subprocess.run([REDRESS_BIN, "--config", str(self.dir / "config.ini"), *args], env=self.env,
@@ -454,6 +481,10 @@ def scenario_chat(args, root):
                 p1.get("aof_rewrite_in_progress") == "1"
             # while Redis forks it serves no one: how long that took (the page tables are copied)
             j["fork_ms"] = int(p1.get("latest_fork_usec", 0)) / 1000 if j["aof_rewrite"] else None
+            j["redis_stalls"] = rd.stalls()
+            # the gateway's own view, warm-up included: replies later than 10 / 50 / 100 ms
+            h = gw.reply_latency()
+            j["server_over_ms"] = {ms: h["+Inf"] - h[ms] for ms in (10, 50, 100) if ms in h}
             j["rss_mib_gw"], j["cpu_gw"] = s.peak["gw"] / 1024, s.cpu["gw"]
             j["cpu_threads"] = s.threads
             j["rss_mib_redis"], j["cpu_redis"] = s.peak["redis"] / 1024, s.cpu["redis"]
@@ -805,23 +836,44 @@ def chat_section(d):
          "message count, an audit entry; it asks for the order's email, so the order is not looked up "
          "yet — one MULTI commit, outbox, sender, pub/sub back to the waiting request).", "", f"Command: `{d['command']}`", "",
          "| run | sent | ok | achieved msg/s | p50 ms | p90 ms | p99 ms | max ms | service p50 / p99 ms | "
-         "CPU % gw (service / store / agents) / Redis | peak RSS MiB gw | Redis cmds per msg | AOF rewrite |",
-         "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+         "CPU % gw (service / store / agents) / Redis | peak RSS MiB gw | Redis cmds per msg | AOF rewrite | "
+         "Redis held up ≥ 5 ms | gateway's replies > 10 / 50 ms |",
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for i, r in enumerate(R, 1):
         a, s = r["latency"], r["service"]
         L.append(f"| {i} | {r['sent']} | {r['ok']} | {fmt(r['achieved_rate'], 0)} | {fmt(a['p50_ms'], 2)} | "
                  f"{fmt(a['p90_ms'], 2)} | {fmt(a['p99_ms'], 2)} | {fmt(a['max_ms'], 1)} | {fmt(s['p50_ms'], 2)} / "
                  f"{fmt(s['p99_ms'], 2)} | {fmt(r['cpu_gw'], 0)}{split(r)} / {fmt(r['cpu_redis'], 0)} | "
                  f"{fmt(r['rss_mib_gw'], 1)} | {fmt(r['redis_cmds_all_per_msg'], 1)} | "
-                 f"{aof_cell(r)} |")
+                 f"{aof_cell(r)} | {stalls_cell(r)} | {over_cell(r)} |")
     top = sorted(R[-1]["redis_cmds"].items(), key=lambda kv: -kv[1])[:12]
     L += ["", "Redis commands of the last run, by command (calls per message): " +
           ", ".join(f"{k} {v / (R[-1]['sent'] + R[-1].get('warmup_sent', 0)):.2f}" for k, v in top) + ".",
           "", "\"AOF rewrite\": Redis rewrote its append-only file during the run (a fork that writes the "
           "whole dataset out, on the same two cores), which it does once the file has grown past "
           "`auto-aof-rewrite-min-size` (64 MB, the default) — a turn appends ~4 KB to it (bench/NOTES.md); "
-          "\"fork\" is how long Redis stood still to start it (`latest_fork_usec`)."]
+          "\"fork\" is how long Redis stood still to start it (`latest_fork_usec`). \"Redis held up\": "
+          "Redis's own latency monitor (`latency-monitor-threshold 5`, `LATENCY LATEST`): every event of "
+          "5 ms or more, as samples × worst. \"gateway's replies\": from the gateway's own histogram "
+          "(`redress_reply_latency_seconds` on /metrics: message stored → reply delivered, the warm-up "
+          "included), how many took longer — it tells a tail inside the gateway and Redis from one in "
+          "the load client."]
     return L
+
+
+def stalls_cell(r):
+    if "redis_stalls" not in r:
+        return "—"
+    if not r["redis_stalls"]:
+        return "none"
+    return ", ".join(f"{ev} {n}× ≤ {ms} ms" for ev, (n, ms) in sorted(r["redis_stalls"].items()))
+
+
+def over_cell(r):
+    o = r.get("server_over_ms")
+    if not o:
+        return "—"
+    return f"{fmt(o.get('10'))} / {fmt(o.get('50'))}"
 
 
 def aof_cell(r):

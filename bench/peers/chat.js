@@ -35,9 +35,13 @@ function post(body) {
 				Authorization: `Bearer ${key}` } }, (res) => {
 			const chunks = [];
 			res.on('data', (c) => chunks.push(c));
-			res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString() }));
+			res.on('end', () => { req.socket.lastUsed = Date.now();
+				resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString() }); });
 		});
-		req.on('error', (e) => resolve({ status: 0, body: String(e) }));
+		// a keep-alive socket the server closed while idle shows as a reused one (Node's docs)
+		req.on('socket', (sock) => { req.idleSince = sock.lastUsed; });
+		req.on('error', (e) => resolve({ status: 0, body: `${e}${req.reusedSocket ? ` (reused socket, idle ${
+			req.idleSince ? Date.now() - req.idleSince : '?'} ms)` : ' (new socket)'}` }));
 		req.setTimeout(15000, () => req.destroy(new Error('timeout')));
 		req.end(data);
 	});
