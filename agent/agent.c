@@ -20,6 +20,7 @@
 #include "agent/llm.h"
 #include "agent/review.h"
 #include "agent/rscript.h"
+#include "agent/transcript.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -619,11 +620,22 @@ out:
 	return err;
 }
 
+/* o as compact JSON text (caller frees), o released; NULL (logged) when
+ * memory runs out: that line is left out, the commit goes on. */
+static char *entry_text(json_t *o)
+{
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (!s)
+		LOG_E("agent", "transcript", "out of memory: a transcript entry is left out");
+	return s;
+}
+
 int agent_commit_append(redisContext *rc, const struct message *in, const struct turn *t)
 {
 	const char *cid = t->out.conversation_id;
 	int n = 0;
-	char ts[24], conv[MODEL_ID_LEN + 16], log[MODEL_ID_LEN + 16];
+	char ts[24], conv[MODEL_ID_LEN + 16];
 	snprintf(ts, sizeof ts, "%lld", (long long)in->received_at_ms);
 	snprintf(conv, sizeof conv, "rd:conv:{%s}", cid);
 	if (strcmp(in->conversation_id, cid) == 0 && strcmp(in->channel, "system") != 0) {
@@ -636,59 +648,57 @@ int agent_commit_append(redisContext *rc, const struct message *in, const struct
 		rscript_append(rc, "HSET", conv, "state", t->state_json, NULL);
 	}
 	n++;
-	snprintf(log, sizeof log, "rd:log:{%s}", in->conversation_id);
-	rscript_append(rc, "XADD", log, "MAXLEN", "~", RD_XSTR(TRANSCRIPT_MAX), "*", "dir", "in",
-		       "message_id", in->message_id, "kind", in->kind == MSG_BUTTON ? "button" : "text",
-		       "text", in->kind == MSG_BUTTON ? in->payload : (in->text ? in->text : ""), "ts", ts,
-		       NULL);
-	n++;
+	/* the transcript (transcript.h): the message, then the replies; texts
+	 * are UTF-8 (the message came out of JSON, replies are our templates) */
+	char *e[1 + MODEL_MAX_REPLIES] = { 0 };
+	e[0] = entry_text(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id", in->message_id, "dir",
+				    "in", "message_id", in->message_id, "kind",
+				    in->kind == MSG_BUTTON ? "button" : "text", "text",
+				    in->kind == MSG_BUTTON ? in->payload : (in->text ? in->text : ""),
+				    "ts", ts));
 	snprintf(ts, sizeof ts, "%lld", (long long)now_ms());
-	snprintf(log, sizeof log, "rd:log:{%s}", cid);
-	for (int i = 0; i < t->out.n_replies; i++, n++)
-		rscript_append(rc, "XADD", log, "MAXLEN", "~", RD_XSTR(TRANSCRIPT_MAX), "*", "dir", "out",
-			       "template", t->out.replies[i].name, "text", t->out.replies[i].text, "ts", ts,
-			       NULL);
+	int ne = 1;
+	for (int i = 0; i < t->out.n_replies && ne < (int)RD_ARRAY_LEN(e); i++) {
+		char id[MODEL_ID_LEN + 16];
+		snprintf(id, sizeof id, "%s.%d", in->message_id, i + 1);
+		e[ne++] = entry_text(json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", id, "dir", "out",
+					       "template", t->out.replies[i].name, "text",
+					       t->out.replies[i].text, "ts", ts));
+	}
+	if (strcmp(in->conversation_id, cid) == 0) {
+		n += transcript_append(rc, cid, (const char *const *)e, ne);
+	} else {
+		n += transcript_append(rc, in->conversation_id, (const char *const *)e, 1);
+		n += transcript_append(rc, cid, (const char *const *)e + 1, ne - 1);
+	}
+	for (int i = 0; i < ne; i++)
+		free(e[i]);
 	return n;
 }
 
 json_t *agent_conversation_json(redisContext *rc, const char *cid, enum rd_err *err)
 {
-	*err = RD_OK;
 	redisReply *st = redisCommand(rc, "HMGET rd:conv:{%s} state channel user", cid);
-	redisReply *log = st ? redisCommand(rc, "XRANGE rd:log:{%s} - + COUNT %d", cid, TRANSCRIPT_MAX)
-			     : NULL;
-	json_t *o = NULL;
-	if (!st || !log || st->type != REDIS_REPLY_ARRAY || log->type != REDIS_REPLY_ARRAY) {
-		*err = RD_EREDIS;
+	json_t *o = NULL, *tr = NULL;
+	*err = RD_EREDIS;
+	if (!st || st->type != REDIS_REPLY_ARRAY || st->elements != 3 ||
+	    !(tr = transcript_read(rc, cid, TRANSCRIPT_MAX, err)))
 		goto out;
-	}
-	if (st->element[0]->type != REDIS_REPLY_STRING && log->elements == 0)
-		goto out;
+	*err = RD_OK;
+	if (st->element[0]->type != REDIS_REPLY_STRING && json_array_size(tr) == 0)
+		goto out; /* no such conversation */
 	json_t *state = st->element[0]->type == REDIS_REPLY_STRING
 				? json_loadb(st->element[0]->str, st->element[0]->len, 0, NULL)
 				: NULL;
-	o = json_pack("{s:s, s:o}", "conversation_id", cid, "state", state ? state : json_object());
-	if (st->element[1]->type == REDIS_REPLY_STRING)
+	o = json_pack("{s:s, s:o, s:O}", "conversation_id", cid, "state",
+		      state ? state : json_object(), "transcript", tr);
+	if (!o)
+		*err = RD_ENOMEM;
+	else if (st->element[1]->type == REDIS_REPLY_STRING)
 		json_object_set_new(o, "channel", json_string(st->element[1]->str));
-	json_t *tr = json_array();
-	for (size_t i = 0; i < log->elements; i++) {
-		redisReply *e = log->element[i];
-		if (e->elements != 2 || e->element[1]->type != REDIS_REPLY_ARRAY)
-			continue;
-		json_t *item = json_pack("{s:s}", "id", e->element[0]->str);
-		redisReply *kv = e->element[1];
-		for (size_t k = 0; k + 1 < kv->elements; k += 2) {
-			json_t *v = json_stringn(kv->element[k + 1]->str, kv->element[k + 1]->len);
-			if (v)
-				json_object_set_new(item, kv->element[k]->str, v);
-		}
-		json_array_append_new(tr, item);
-	}
-	json_object_set_new(o, "transcript", tr);
 out:
+	json_decref(tr);
 	if (st)
 		freeReplyObject(st);
-	if (log)
-		freeReplyObject(log);
 	return o;
 }

@@ -130,8 +130,10 @@ enum rd_err agent_rail_update(struct agent *a, redisContext *rc, const struct me
 void agent_poll_refunds(struct agent *a, redisContext *rc, size_t max,
 			void (*emit)(const struct message *m, void *arg), void *arg);
 
-/* {"conversation_id", "state": {...}, "transcript": [{"dir","text","ts","message_id"}…]}
- * or NULL when the conversation does not exist. *err set on Redis failure. */
+/* {"conversation_id", "state": {...}, "channel", "transcript": [entries,
+ * oldest first, at most TRANSCRIPT_MAX: agent/transcript.h]} (caller owns),
+ * or NULL: when the conversation does not exist (*err RD_OK), or on Redis
+ * failure (RD_EREDIS) or no memory (RD_ENOMEM). */
 json_t *agent_conversation_json(redisContext *rc, const char *conversation_id, enum rd_err *err);
 
 #endif

@@ -1,6 +1,6 @@
 /* dialog.h — per-conversation dialog state, kept in Redis as one JSON
- * document in the hash rd:conv:{conversation_id} (field "state"), with a
- * capped transcript stream rd:log:{conversation_id}. Private to agent/. */
+ * document in the hash rd:conv:{conversation_id} (field "state"), beside
+ * its transcript (transcript.h). Private to agent/. */
 #ifndef RD_DIALOG_H
 #define RD_DIALOG_H
 

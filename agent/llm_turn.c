@@ -13,6 +13,7 @@
 
 #include "agent/audit.h"
 #include "agent/llm.h"
+#include "agent/transcript.h"
 #include "common/log.h"
 
 /* Every placeholder any template may use (extra ones are ignored by
@@ -98,22 +99,15 @@ enum rd_err llm_turn_understand(struct tctx *c, struct llm_turn *lt)
 	memset(lt, 0, sizeof *lt);
 	if (!l || !c->in->text)
 		return RD_OK;
-	redisReply *log = redisCommand(c->rc, "XREVRANGE rd:log:{%s} + - COUNT %d",
-				       c->in->conversation_id, LLM_HISTORY_MAX);
-	if (!log || log->type != REDIS_REPLY_ARRAY) {
-		err = RD_EREDIS;
+	json_t *log = transcript_read(c->rc, c->in->conversation_id, LLM_HISTORY_MAX, &err);
+	if (!log)
 		goto out;
-	}
-	for (size_t i = log->elements; i-- > 0 && nh < LLM_HISTORY_MAX;) {
-		redisReply *kv = log->element[i]->elements == 2 ? log->element[i]->element[1] : NULL;
-		const char *dir = NULL, *text = NULL;
-		for (size_t k = 0; kv && k + 1 < kv->elements; k += 2) {
-			if (!strcmp(kv->element[k]->str, "dir"))
-				dir = kv->element[k + 1]->str;
-			else if (!strcmp(kv->element[k]->str, "text"))
-				text = kv->element[k + 1]->str;
-		}
-		if (dir && text)
+	size_t i;
+	json_t *e;
+	json_array_foreach(log, i, e) { /* oldest first; the texts stay with log */
+		const char *dir = json_string_value(json_object_get(e, "dir"));
+		const char *text = json_string_value(json_object_get(e, "text"));
+		if (dir && text && nh < LLM_HISTORY_MAX)
 			hist[nh++] = (struct llm_msg){ !strcmp(dir, "in"), text };
 	}
 	struct llm_input in = { hist, nh, c->in->text, dstate_name(c->d.state) };
@@ -147,8 +141,7 @@ enum rd_err llm_turn_understand(struct tctx *c, struct llm_turn *lt)
 	      c->in->conversation_id, intent_name(builtin.intent), intent_name(r.u.intent),
 	      (long long)r.latency_ms);
 out:
-	if (log)
-		freeReplyObject(log);
+	json_decref(log);
 	return err;
 }
 

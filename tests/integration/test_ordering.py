@@ -28,8 +28,8 @@ def stored(redis, user):
 def handled(redis, user):
     """message_id of the user's messages in their transcript, in the order
     the agent recorded them (one commit per turn)."""
-    return [f["message_id"] for _, f in redis.xrange(f"rd:log:{{test:{user}}}")
-            if f.get("dir") == "in"]
+    return [e["message_id"] for e in map(json.loads, redis.lrange(f"rd:tr:{{test:{user}}}", 0, -1))
+            if e.get("dir") == "in"]
 
 
 def burst(gw, user):

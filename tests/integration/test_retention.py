@@ -3,6 +3,8 @@ rd:outbox that every consumer group has handled are trimmed once older than
 [gateway] stream_retention_s (gateway/trim.h); what the customer and the
 support lead read (transcript, conversation API, audit) is kept apart and
 stays."""
+import json
+
 from conftest import wait_for
 
 
@@ -20,7 +22,7 @@ def test_handled_entries_are_trimmed_after_the_retention(gateway, redis_server):
              what="handled entries trimmed")
     assert [e for e in gw.log_events() if e.get("event") == "trimmed"]
     # the customer's history is not the pipeline's streams
-    log = [f for _, f in redis.xrange("rd:log:{test:keeper}") if f.get("dir") == "in"]
+    log = [e for e in map(json.loads, redis.lrange("rd:tr:{test:keeper}", 0, -1)) if e.get("dir") == "in"]
     assert [f["message_id"] for f in log] == [f"keep-{i}" for i in range(6)]
     assert gw.conversation("test:keeper").status_code == 200
     assert redis.xlen("rd:audit") == audit
