@@ -54,8 +54,9 @@ int http_peer(struct http_exchange *ex, char *buf, size_t n);
  * keepalive_timeout), and every keep-alive response says so in
  * "Keep-Alive: timeout=5". Either end may close an idle connection at any
  * time (RFC 9112 §9.8), so a client can send a request into a socket the
- * server is closing; clients that read the hint (Node's http.Agent, undici)
- * retire the connection a little earlier instead. */
+ * server is closing; clients that read the hint retire the connection a
+ * little earlier instead (undici; Node's http.Agent only when it has a
+ * timeout option: bench/NOTES.md, sixth round). */
 #define HTTP_KEEPALIVE_S 5
 
 /* ---- response (exactly once per exchange) ---- */

@@ -25,7 +25,11 @@ const http = require('http');
 
 const [mode, url, key] = process.argv.slice(2, 5);
 const u = new URL(url);
-const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
+// timeout: Node 20's agent applies the server's "Keep-Alive: timeout=5" to
+// its idle sockets (retires them after 4 s) only when it has a timeout of its
+// own (http.Agent keepSocketAlive); without one it keeps them until the
+// server's close, and a request can go out on one lws is closing.
+const agent = new http.Agent({ keepAlive: true, maxSockets: 512, timeout: 15000 });
 
 function post(body) {
 	return new Promise((resolve) => {
