@@ -484,7 +484,7 @@ def scenario_chat(args, root):
             j["redis_stalls"] = rd.stalls()
             # the gateway's own view, warm-up included: replies later than 10 / 50 / 100 ms
             h = gw.reply_latency()
-            j["server_over_ms"] = {ms: h["+Inf"] - h[ms] for ms in (10, 50, 100) if ms in h}
+            j["server_over_ms"] = {str(ms): h["+Inf"] - h[ms] for ms in (10, 50, 100) if ms in h}
             j["rss_mib_gw"], j["cpu_gw"] = s.peak["gw"] / 1024, s.cpu["gw"]
             j["cpu_threads"] = s.threads
             j["rss_mib_redis"], j["cpu_redis"] = s.peak["redis"] / 1024, s.cpu["redis"]
