@@ -7,6 +7,17 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/rscript.h"
+
+int consumer_ack(redisContext *rc, const char *stream, const char *group, const char *id)
+{
+	redisReply *r = rscript_command(rc, "XACK", stream, group, id, NULL);
+	int ok = r && r->type == REDIS_REPLY_INTEGER;
+	if (r)
+		freeReplyObject(r);
+	return ok ? 0 : -1;
+}
+
 void consumer_instance(char *out, size_t outlen, const char *host, unsigned long pidns, long pid,
 		       int64_t start_ms)
 {

@@ -1,5 +1,5 @@
-/* consumer.h — the names of a gateway process's stream consumers, and
- * telling from a name whether its process is gone.
+/* consumer.h — the names of a gateway process's stream consumers, telling
+ * from a name whether its process is gone, and acknowledging an entry.
  *
  * A process is "host-ns-pid-start": gethostname, its pid namespace (the
  * inode of /proc/self/ns/pid, hex: two containers sharing a hostname, with
@@ -15,6 +15,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <hiredis.h>
+
+/* XACK id in stream's group on rc (blocking, one round trip). Returns 0,
+ * or -1 when Redis did not take it (the entry stays pending). */
+int consumer_ack(redisContext *rc, const char *stream, const char *group, const char *id);
+
 /* Write this process's instance name into out (>= 96 bytes): host (at most
  * 63 bytes; "redress" when empty), pidns (consumer_pidns()), pid, start_ms. */
 void consumer_instance(char *out, size_t outlen, const char *host, unsigned long pidns, long pid,
@@ -29,8 +35,8 @@ unsigned long consumer_pidns(void);
  * process's name): its pid runs no process (kill(pid, 0): ESRCH), or is
  * self_pid under another start (the process before this one). 0 for
  * anything else: this process, a live one, one of another host or pid
- * namespace (only claim_idle_ms and the lock's TTL can tell there), a name
- * of another shape (an older version's), a namespace of 0. */
+ * namespace (its rd:alive mark tells there: worker.c), a name of another
+ * shape (an older version's), a namespace of 0. */
 int consumer_gone(const char *consumer, const char *self_instance, long self_pid);
 
 /* Copy the instance part of a consumer name ("<instance>-w<N>") into out.

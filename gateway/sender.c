@@ -11,19 +11,10 @@
 #include "common/log.h"
 #include "common/model.h"
 #include "common/util.h"
+#include "gateway/consumer.h"
 #include "gateway/gateway.h"
 #include "gateway/metrics.h"
 #include "gateway/outbox.h"
-
-/* XACK id in rd:outbox: 0, or -1 (it stays pending). */
-static int ack_outbox(redisContext *rc, const char *id)
-{
-	redisReply *r = rscript_command(rc, "XACK", KEY_OUTBOX, GROUP_SENDERS, id, NULL);
-	int ok = r && r->type == REDIS_REPLY_INTEGER;
-	if (r)
-		freeReplyObject(r);
-	return ok ? 0 : -1;
-}
 
 /* Last sequence number delivered for a conversation (0 when none), or -1. */
 static long long delivered_seq(redisContext *rc, const char *cid)
@@ -49,7 +40,7 @@ static int finish_outbox(redisContext *rc, const char *id, const char *cid, long
 			 int opened, int queued)
 {
 	if (!cid && !opened)
-		return ack_outbox(rc, id);
+		return consumer_ack(rc, KEY_OUTBOX, GROUP_SENDERS, id);
 	char key[MODEL_ID_LEN + 16], sseq[24];
 	if (!opened)
 		rscript_append(rc, "MULTI", NULL);
@@ -107,7 +98,7 @@ int sender_handle(redisContext *rc, const char *id, const char *json, size_t len
 		if (done < 0)
 			return -1;
 		if (seq <= done)
-			return ack_outbox(rc, id); /* delivered already */
+			return consumer_ack(rc, KEY_OUTBOX, GROUP_SENDERS, id); /* delivered already */
 		if (seq > done + 1)
 			return -1;
 	}

@@ -232,11 +232,7 @@ static void ensure_group(redisContext *rc, const char *stream, const char *group
 
 static int ack(struct thread_ctx *t, const char *stream, const char *group, const char *id)
 {
-	redisReply *r = rscript_command(t->rc, "XACK", stream, group, id, NULL);
-	int ok = r && r->type == REDIS_REPLY_INTEGER;
-	if (r)
-		freeReplyObject(r);
-	return ok ? 0 : -1;
+	return consumer_ack(t->rc, stream, group, id);
 }
 
 /* Where review cards go: the Slack review channel when there is one. */
